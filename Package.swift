@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Insights",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "InsightsTracker", targets: ["InsightsTracker"]),
+        .executable(name: "insights", targets: ["InsightsCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // hiredis from Debian's libhiredis-dev; only RedisClient imports it.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // The thin Swift layer over hiredis: connections, pool, pipelining, scripts.
+        .target(
+            name: "RedisClient",
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The event model, validation and the Redis key schema (no I/O).
+        .target(name: "InsightsModel", swiftSettings: swiftSettings),
+        // The tracker a chat platform links: buffered, batched, atomic ingest.
+        .target(
+            name: "InsightsTracker",
+            dependencies: ["RedisClient", "InsightsModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "InsightsCLI",
+            dependencies: [
+                "InsightsTracker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test-only helpers: a private redis-server per suite.
+        .target(name: "InsightsTestSupport", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "InsightsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InsightsModelTests",
+            dependencies: ["InsightsModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InsightsTrackerTests",
+            dependencies: ["InsightsTracker", "InsightsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
