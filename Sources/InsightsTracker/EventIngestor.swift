@@ -1,0 +1,98 @@
+import InsightsModel
+import RedisClient
+
+/// What one ingest call did.
+public struct IngestResult: Sendable, Equatable {
+    /// Events written (new event_ids).
+    public var accepted: Int
+    /// Events dropped because their event_id was already seen within the dedupe window.
+    public var duplicates: Int
+
+    public init(accepted: Int = 0, duplicates: Int = 0) {
+        self.accepted = accepted
+        self.duplicates = duplicates
+    }
+
+    static func + (a: Self, b: Self) -> Self { .init(accepted: a.accepted + b.accepted, duplicates: a.duplicates + b.duplicates) }
+}
+
+/// Writes validated events through `lua/ingest.lua`: one atomic call per batch of one
+/// agent's events, all calls of a request pipelined in one round trip.
+///
+/// Shared by the tracker and the HTTP ingest endpoint. Safe to retry after any failure:
+/// the script drops event_ids it has already seen.
+public struct EventIngestor: Sendable {
+    public let client: RedisClient
+    public let script: RedisScript
+    public let retention: Retention
+    /// Events per script call.
+    public let batchSize: Int
+    private let knownAgents = AgentRegistry()
+
+    public init(client: RedisClient, luaDirectory: String = ScriptLocator.luaDirectory(), retention: Retention = .default, batchSize: Int = 100) throws {
+        self.client = client
+        self.script = try RedisScript(name: "ingest", directory: luaDirectory)
+        self.retention = retention
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Ingests events (already validated, each with an agent id). Order within an agent is kept.
+    /// - Throws: ``RedisConnectionError`` (nothing or part was written; retrying is safe),
+    ///   ``RedisCommandError`` if the script refused a batch.
+    public func ingest(_ events: [AnalyticsEvent]) async throws -> IngestResult {
+        if events.isEmpty { return IngestResult() }
+        var byAgent: [String: [AnalyticsEvent]] = [:]
+        var agentOrder: [String] = []
+        for e in events {
+            let agent = e.agentID ?? ""
+            if byAgent[agent] == nil { agentOrder.append(agent) }
+            byAgent[agent, default: []].append(e)
+        }
+        var calls: [RedisCommand] = []
+        for agent in agentOrder {
+            let list = byAgent[agent]!
+            for start in stride(from: 0, to: list.count, by: batchSize) {
+                calls.append(command(agent: agent, events: list[start..<min(start + batchSize, list.count)]))
+            }
+        }
+        let newAgents = knownAgents.unknown(agentOrder)
+        if !newAgents.isEmpty {
+            // ins:agents is in another cluster slot than the agents' keys, so it is not in the script.
+            try await client.send(RedisCommand("SADD", ["ins:agents"] + newAgents))
+            knownAgents.insert(newAgents)
+        }
+        var total = IngestResult()
+        for reply in try await client.evaluate(script, calls) {
+            guard let pair = try reply.get().array, pair.count == 2, let a = pair[0].int, let d = pair[1].int else {
+                throw RedisCommandError(message: "ERR unexpected reply from ingest.lua: \(reply)")
+            }
+            total = total + IngestResult(accepted: a, duplicates: d)
+        }
+        return total
+    }
+
+    /// The `EVALSHA` call for one agent's batch (argument layout: the header of lua/ingest.lua).
+    public func command(agent: String, events: ArraySlice<AnalyticsEvent>) -> RedisCommand {
+        let prefix = "ins:{\(agent)}:"
+        var c = script.call(keys: [prefix + "stream"])
+        c.append(prefix)
+        c.append(retention.minute)
+        c.append(retention.hour)
+        c.append(retention.day)
+        c.append(retention.session)
+        c.append(events.count)
+        for e in events {
+            c.append(e.eventID)
+            c.append(e.timestampMs)
+            c.append(e.eventType.rawValue)
+            c.append(e.sessionID)
+            c.append(bytes: e.jsonBytes())
+            if let rt = e.responseTimeMs { c.append(rt) } else { c.append("") }
+            if let conf = e.confidence { c.append("\(conf)") } else { c.append("") }
+            c.append(e.eventType == .intentClassified ? (e.intent ?? "") : "")
+            c.append(e.channel ?? "")
+            c.append(e.escalatedToHuman ? "1" : "0")
+        }
+        return c
+    }
+}

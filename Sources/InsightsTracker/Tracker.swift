@@ -1,0 +1,175 @@
+import InsightsModel
+import Logging
+import RedisClient
+
+/// The client a chat platform links to emit events.
+///
+/// `track` validates the event and appends it to an in-memory buffer: it never waits on
+/// the network. A background flusher sends the buffer through the atomic ingest script
+/// when `batchSize` events are waiting or every `flushInterval`, pipelining
+/// `pipelineDepth` calls per round trip. On a Redis failure it keeps the events and
+/// retries with exponential back-off; retries are safe because the script drops
+/// event_ids it has already seen. Any number of tasks may call it; any number of
+/// processes may run trackers against the same Redis.
+public actor Tracker {
+    public let configuration: TrackerConfiguration
+    private let ingestor: EventIngestor
+    private let logger: Logger
+
+    private var buffer: [AnalyticsEvent] = []
+    private var inFlight = 0
+    private var trackedSeq = 0  // sequence number of the last tracked event
+    private var deliveredSeq = 0  // every event up to this number is in Redis
+    private var stats = TrackerStats()
+    private var stopping = false
+    private var flushRequested = false
+    private var flusherWakeup: CheckedContinuation<Void, Never>?
+    private var flushWaiters: [(seq: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+    private var flusher: Task<Void, Never>?
+
+    /// - Parameters:
+    ///   - client: the Redis client (share one per process).
+    ///   - configuration: batching, buffering and retry settings.
+    public init(client: RedisClient, configuration: TrackerConfiguration = .init(), retention: Retention = .default,
+                luaDirectory: String = ScriptLocator.luaDirectory(), logger: Logger = Logger(label: "insights.tracker")) throws {
+        self.configuration = configuration
+        self.ingestor = try EventIngestor(client: client, luaDirectory: luaDirectory, retention: retention,
+                                          batchSize: configuration.batchSize)
+        self.logger = logger
+    }
+
+    /// Buffers one event for delivery.
+    /// - Returns: `true` if buffered; `false` only with overflow policy `.drop` when the buffer is full.
+    /// - Throws: ``EventValidationError`` for an invalid event (nothing is buffered);
+    ///   ``TrackerError/shutDown`` after ``shutdown()``.
+    @discardableResult
+    public func track(_ event: AnalyticsEvent) async throws -> Bool {
+        var event = event
+        if event.agentID == nil { event.agentID = configuration.defaultAgentID }
+        try event.validateForIngest(now: EventClock.nowMs())
+        while buffer.count + inFlight >= configuration.capacity {
+            if stopping { throw TrackerError.shutDown }
+            if configuration.overflow == .drop {
+                stats.dropped += 1
+                return false
+            }
+            await withCheckedContinuation { spaceWaiters.append($0) }
+        }
+        if stopping { throw TrackerError.shutDown }
+        startFlusherIfNeeded()
+        buffer.append(event)
+        trackedSeq += 1
+        stats.tracked += 1
+        if buffer.count >= configuration.batchSize { wakeFlusher() }
+        return true
+    }
+
+    /// Waits until every event tracked before this call is in Redis.
+    public func flush() async {
+        let target = trackedSeq
+        guard deliveredSeq < target else { return }
+        flushRequested = true
+        wakeFlusher()
+        await withCheckedContinuation { flushWaiters.append((target, $0)) }
+    }
+
+    /// Delivers everything buffered, then stops the flusher. Later `track` calls throw.
+    public func shutdown() async {
+        await flush()
+        stopping = true
+        wakeFlusher()
+        for w in spaceWaiters { w.resume() }
+        spaceWaiters.removeAll()
+        await flusher?.value
+        flusher = nil
+    }
+
+    /// Counters so far.
+    public var statistics: TrackerStats {
+        var s = stats
+        s.pending = buffer.count + inFlight
+        return s
+    }
+
+    // MARK: - Flusher
+
+    private func startFlusherIfNeeded() {
+        guard flusher == nil else { return }
+        flusher = Task { await self.runFlusher() }
+    }
+
+    private func wakeFlusher() {
+        flusherWakeup?.resume()
+        flusherWakeup = nil
+    }
+
+    private func runFlusher() async {
+        while let batch = await nextBatch() {
+            await deliver(batch)
+        }
+    }
+
+    /// Waits for a full batch, the interval, an explicit flush or shutdown; takes the events.
+    private func nextBatch() async -> [AnalyticsEvent]? {
+        let interval = configuration.flushInterval
+        while true {
+            if !buffer.isEmpty && (buffer.count >= configuration.batchSize || flushRequested || stopping) {
+                break
+            }
+            if buffer.isEmpty && stopping { return nil }
+            let waited = ContinuousClock.now
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                flusherWakeup = c
+                Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(interval))
+                    await self?.wakeFlusher()
+                }
+            }
+            if !buffer.isEmpty && ContinuousClock.now - waited >= .seconds(interval) { break }
+        }
+        let n = min(buffer.count, configuration.batchSize * configuration.pipelineDepth)
+        let batch = Array(buffer.prefix(n))
+        buffer.removeFirst(n)
+        inFlight = n
+        if buffer.isEmpty { flushRequested = false }
+        return batch
+    }
+
+    private func deliver(_ batch: [AnalyticsEvent]) async {
+        var delay = configuration.retryInitialDelay
+        while true {
+            do {
+                let result = try await ingestor.ingest(batch)
+                stats.accepted += result.accepted
+                stats.duplicates += result.duplicates
+                break
+            } catch let error as RedisCommandError where !error.isNoScript {
+                // The script refused the batch: retrying cannot help. Count and log it, never silently.
+                stats.failed += batch.count
+                logger.error("ingest script refused a batch", metadata: ["error": "\(error)", "events": "\(batch.count)"])
+                break
+            } catch {
+                stats.retries += 1
+                logger.warning("ingest failed, retrying", metadata: ["error": "\(error)", "delay_s": "\(delay)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, configuration.retryMaxDelay)
+            }
+        }
+        inFlight = 0
+        deliveredSeq += batch.count
+        flushWaiters.removeAll { w in
+            if w.seq <= deliveredSeq { w.continuation.resume(); return true }
+            return false
+        }
+        let waiters = spaceWaiters
+        spaceWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+}
+
+/// Errors of the tracker's own (validation errors are ``EventValidationError``).
+public enum TrackerError: Error, Sendable, Equatable {
+    /// `track` was called after `shutdown()`.
+    case shutDown
+}

@@ -1,0 +1,47 @@
+/// Tuning of a ``Tracker``.
+public struct TrackerConfiguration: Sendable {
+    /// What `track` does when the buffer is full.
+    public enum OverflowPolicy: Sendable, Equatable {
+        /// The caller waits until the flusher has made room (back-pressure).
+        case wait
+        /// The event is refused: `track` returns `false` and ``TrackerStats/dropped`` counts it.
+        case drop
+    }
+
+    /// Agent id for events that carry none.
+    public var defaultAgentID: String?
+    /// Events per atomic script call; a flush starts as soon as this many are buffered. Default 100.
+    public var batchSize: Int = 100
+    /// Script calls pipelined per round trip. Default 4.
+    public var pipelineDepth: Int = 4
+    /// A non-empty buffer is flushed at least this often, in seconds. Default 1 s.
+    public var flushInterval: Double = 1
+    /// Events held at most (buffered + in flight). Default 100 000.
+    public var capacity: Int = 100_000
+    public var overflow: OverflowPolicy = .wait
+    /// Retry back-off after a Redis failure: first delay and cap, in seconds.
+    public var retryInitialDelay: Double = 0.05
+    public var retryMaxDelay: Double = 5
+
+    public init(defaultAgentID: String? = nil) {
+        self.defaultAgentID = defaultAgentID
+    }
+}
+
+/// Counters of a tracker's life so far.
+public struct TrackerStats: Sendable, Equatable {
+    /// Events accepted by `track`.
+    public var tracked = 0
+    /// Events written to Redis (new ids).
+    public var accepted = 0
+    /// Events Redis already had (a retry after an unclear failure, or a re-sent id).
+    public var duplicates = 0
+    /// Events refused because the buffer was full (policy `.drop`).
+    public var dropped = 0
+    /// Events the ingest script refused (should not happen: `track` validates first). Logged.
+    public var failed = 0
+    /// Failed delivery attempts that were retried.
+    public var retries = 0
+    /// Events buffered or in flight now.
+    public var pending = 0
+}
