@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DEBIAN_PACKAGES := redis-server redis-tools libhiredis-dev pkg-config
 SWIFT ?= swift
 
-.PHONY: deps build test run clean
+.PHONY: deps build test run clean bench
 
 # Installs the Debian packages the build and the tests need, if any is missing.
 deps:
@@ -22,8 +22,21 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The service (HTTP front, workers, managed Redis) is not built yet (issues 3 and 4):
+# for now `make run` builds everything and shows the CLI's commands.
 run: build
-	$(SWIFT) run insights
+	$(SWIFT) run insights --help
 
 clean:
 	rm -rf .build
+
+# Tracker ingest benchmark against a private redis-server (not part of `make test`).
+BENCH_DIR := $(CURDIR)/.build/bench-redis
+bench: deps
+	$(SWIFT) build -c release --product insights
+	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/redis.pid
+	redis-server --port 0 --unixsocket $(BENCH_DIR)/redis.sock --dir $(BENCH_DIR) --save '' --appendonly no \
+	  --daemonize yes --pidfile $(BENCH_DIR)/redis.pid --logfile $(BENCH_DIR)/redis.log
+	@for i in $$(seq 50); do redis-cli -s $(BENCH_DIR)/redis.sock ping >/dev/null 2>&1 && break; sleep 0.1; done
+	-.build/release/insights bench --redis-url unix://$(BENCH_DIR)/redis.sock --events $${BENCH_EVENTS:-500000} --trackers 2
+	kill $$(cat $(BENCH_DIR)/redis.pid)

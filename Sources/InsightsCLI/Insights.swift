@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Insights: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "insights",
+        abstract: "Real-time analytics for conversational AI platforms, on Redis.",
+        subcommands: [Bench.self]
+    )
+}
