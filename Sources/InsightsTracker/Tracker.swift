@@ -24,6 +24,7 @@ public actor Tracker {
     private var stopping = false
     private var flushRequested = false
     private var flusherWakeup: CheckedContinuation<Void, Never>?
+    private var flusherTimer: Task<Void, Never>?
     private var flushWaiters: [(seq: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
     private var flusher: Task<Void, Never>?
@@ -100,6 +101,8 @@ public actor Tracker {
     }
 
     private func wakeFlusher() {
+        flusherTimer?.cancel()
+        flusherTimer = nil
         flusherWakeup?.resume()
         flusherWakeup = nil
     }
@@ -121,8 +124,9 @@ public actor Tracker {
             let waited = ContinuousClock.now
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 flusherWakeup = c
-                Task { [weak self] in
-                    try? await Task.sleep(for: .seconds(interval))
+                // One timer per wait, cancelled when something else wakes the flusher first.
+                flusherTimer = Task { [weak self] in
+                    guard (try? await Task.sleep(for: .seconds(interval))) != nil else { return }
                     await self?.wakeFlusher()
                 }
             }
