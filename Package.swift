@@ -38,6 +38,12 @@ let package = Package(
             dependencies: ["RedisClient", "InsightsModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // The worker group: journeys, session outcomes, recovery, trimming (docs/worker.md).
+        .target(
+            name: "InsightsWorker",
+            dependencies: ["RedisClient", "InsightsModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "InsightsCLI",
             dependencies: [
@@ -62,6 +68,11 @@ let package = Package(
         .testTarget(
             name: "InsightsTrackerTests",
             dependencies: ["InsightsTracker", "InsightsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InsightsWorkerTests",
+            dependencies: ["InsightsWorker", "InsightsTracker", "InsightsTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

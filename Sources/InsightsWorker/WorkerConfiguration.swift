@@ -1,0 +1,115 @@
+import Foundation
+
+/// How a ``Worker`` consumes the agent streams (docs/worker.md).
+public struct WorkerConfiguration: Sendable {
+    /// This worker's consumer name in every group; must be unique among live workers.
+    /// Default `<hostname>-<pid>-<random>`.
+    public var consumerName: String
+    /// The consumer group on every `ins:{a}:stream`.
+    public var group: String
+    /// Entries per XREADGROUP (and per apply script call).
+    public var batchSize: Int
+    /// A session idle longer than this, in event time (ms), is finalized as dropped. Default 1800 s.
+    public var sessionTimeoutMs: Int64
+    /// If set, the sweep treats the watermark as at least (server time − this many ms), so the
+    /// last sessions of an agent that stopped sending are finalized too. `nil` (default): pure event time.
+    public var wallClockGraceMs: Int64?
+    /// An entry pending this long (ms) on any consumer is claimed (XAUTOCLAIM). Default 30 s.
+    public var claimIdleMs: Int
+    /// How often the recovery pass (XAUTOCLAIM) runs.
+    public var claimInterval: Duration
+    /// An entry that cannot be decoded and has been delivered this many times goes to the dead-letter stream.
+    public var maxDeliveries: Int
+    /// How often `ins:agents` is re-read to notice new agents.
+    public var agentRefreshInterval: Duration
+    /// How often streams are trimmed below the group's acknowledged point.
+    public var trimInterval: Duration
+    /// How long `run()` pauses when a pass found nothing to do.
+    public var idleDelay: Duration
+    /// Journeys and session hashes expire this long (s) after their last update. Default 35 days.
+    public var sessionRetention: Int
+    /// Bucket TTLs past the bucket's end (s), as in `lua/ingest.lua`. Defaults 48 h, 35 days, 400 days.
+    public var minuteTTL: Int
+    public var hourTTL: Int
+    public var dayTTL: Int
+    /// Where `worker_lib.lua`, `worker_apply.lua` and `worker_sweep.lua` are.
+    public var luaDirectory: String
+
+    public init(
+        consumerName: String = WorkerConfiguration.defaultConsumerName(),
+        group: String = "workers",
+        batchSize: Int = 200,
+        sessionTimeoutMs: Int64 = 1_800_000,
+        wallClockGraceMs: Int64? = nil,
+        claimIdleMs: Int = 30_000,
+        claimInterval: Duration = .seconds(5),
+        maxDeliveries: Int = 5,
+        agentRefreshInterval: Duration = .seconds(3),
+        trimInterval: Duration = .seconds(10),
+        idleDelay: Duration = .milliseconds(100),
+        sessionRetention: Int = 35 * 86400,
+        minuteTTL: Int = 48 * 3600,
+        hourTTL: Int = 35 * 86400,
+        dayTTL: Int = 400 * 86400,
+        luaDirectory: String = WorkerConfiguration.defaultLuaDirectory()
+    ) {
+        self.consumerName = consumerName
+        self.group = group
+        self.batchSize = max(1, batchSize)
+        self.sessionTimeoutMs = sessionTimeoutMs
+        self.wallClockGraceMs = wallClockGraceMs.map { max(0, $0) }
+        self.claimIdleMs = max(0, claimIdleMs)
+        self.claimInterval = claimInterval
+        self.maxDeliveries = max(1, maxDeliveries)
+        self.agentRefreshInterval = agentRefreshInterval
+        self.trimInterval = trimInterval
+        self.idleDelay = idleDelay
+        self.sessionRetention = sessionRetention
+        self.minuteTTL = minuteTTL
+        self.hourTTL = hourTTL
+        self.dayTTL = dayTTL
+        self.luaDirectory = luaDirectory
+    }
+
+    /// `<hostname>-<pid>-<8 random hex digits>`.
+    public static func defaultConsumerName() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        let random = String(UInt32.random(in: .min ... .max), radix: 16)
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(random)"
+    }
+
+    /// `INSIGHTS_LUA_DIR`, `./lua`, the source tree's `lua/`, then `/usr/share/insights/lua`
+    /// (the first that holds `worker_apply.lua`).
+    public static func defaultLuaDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        var candidates: [String] = []
+        if let dir = environment["INSIGHTS_LUA_DIR"], !dir.isEmpty { candidates.append(dir) }
+        candidates.append(FileManager.default.currentDirectoryPath + "/lua")
+        let source = URL(fileURLWithPath: #filePath)  // <repo>/Sources/InsightsWorker/WorkerConfiguration.swift
+        candidates.append(source.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/lua")
+        candidates.append("/usr/share/insights/lua")
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/worker_apply.lua") } ?? candidates[0]
+    }
+}
+
+/// Entries not yet delivered (`lag`) and delivered but not acknowledged (`pending`).
+public struct StreamLag: Sendable, Equatable {
+    public var lag: Int
+    public var pending: Int
+    public var total: Int { lag + pending }
+
+    public init(lag: Int = 0, pending: Int = 0) {
+        self.lag = lag
+        self.pending = pending
+    }
+}
+
+/// ``Worker/lag()``: per agent and summed.
+public struct LagReport: Sendable, Equatable {
+    public var perAgent: [String: StreamLag]
+    public var total: StreamLag
+
+    public init(perAgent: [String: StreamLag], total: StreamLag) {
+        self.perAgent = perAgent
+        self.total = total
+    }
+}
