@@ -48,6 +48,7 @@ let package = Package(
             name: "InsightsCLI",
             dependencies: [
                 "InsightsTracker",
+                "InsightsWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

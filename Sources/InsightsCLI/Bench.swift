@@ -25,6 +25,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Script calls pipelined per round trip.")
     var pipelineDepth: Int = 4
 
+    @Option(help: "Events for the worker throughput runs (0 skips the worker benchmark).")
+    var workerEvents: Int = 50_000
+
     func run() async throws {
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: max(2, trackers))
         try await client.send("CONFIG", "RESETSTAT")
@@ -61,6 +64,7 @@ struct Bench: AsyncParsableCommand {
               + "→ ceiling \(Int(ceiling)) events/s on one Redis core")
         print("achieved / ceiling: \(String(format: "%.0f", 100 * rate / ceiling)) %")
         await client.close()
+        if workerEvents > 0 { try await WorkerBench(url: redisURL, events: workerEvents).run() }
     }
 
     /// `cmdstat_evalsha:calls=N,usec=U,...` → (N, U).
