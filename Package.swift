@@ -54,6 +54,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The query layer: metrics from bucket hashes and outcome counters (docs/metrics.md).
+        .target(name: "InsightsQuery", dependencies: ["RedisClient", "InsightsModel"], swiftSettings: swiftSettings),
         // Test-only helpers: a private redis-server per suite.
         .target(name: "InsightsTestSupport", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
         .testTarget(
@@ -74,6 +76,11 @@ let package = Package(
         .testTarget(
             name: "InsightsWorkerTests",
             dependencies: ["InsightsWorker", "InsightsTracker", "InsightsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InsightsQueryTests",
+            dependencies: ["InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,237 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import InsightsModel
+import RedisClient
+
+/// The query layer: every answer comes from bucket hashes and outcome counters
+/// (docs/metrics.md), never from scanning events. Reading a window's buckets is one
+/// pipelined round trip of HGETALLs.
+public struct MetricsQuery: Sendable {
+    public let client: RedisClient
+    public var retention: BucketRetention
+    /// Most points a timeseries may have.
+    public var maxTimeseriesPoints: Int
+
+    public init(client: RedisClient, retention: BucketRetention = .default, maxTimeseriesPoints: Int = 2000) {
+        self.client = client
+        self.retention = retention
+        self.maxTimeseriesPoints = maxTimeseriesPoints
+    }
+
+    static func prefix(_ agent: String) -> String { "ins:{\(agent)}:" }
+
+    // MARK: Reading buckets
+
+    /// The plan of a window and its buckets summed.
+    public func sums(agent: String, startMs: Int64, endMs: Int64, nowMs: Int64) async throws -> (BucketPlan, BucketSums) {
+        guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
+        let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention)
+        let hashes = try await read(agent: agent, buckets: plan.buckets)
+        var sums = BucketSums()
+        for h in hashes { sums.add(h) }
+        return (plan, sums)
+    }
+
+    /// HGETALL of each bucket, in one pipeline.
+    func read(agent: String, buckets: [Bucket]) async throws -> [[String: String]] {
+        if buckets.isEmpty { return [] }
+        let p = Self.prefix(agent)
+        let replies = try await client.pipeline(buckets.map { RedisCommand("HGETALL", p + $0.keySuffix) })
+        return try replies.map { reply in
+            guard let f = try reply.get().fieldValues else { throw QueryError.badReply("\(reply)") }
+            return f
+        }
+    }
+
+    // MARK: Metrics from sums (pure)
+
+    static func ratio(_ a: Int, _ b: Int, scale: Double = 1) -> Double { b == 0 ? 0 : scale * Double(a) / Double(b) }
+
+    static func conversation(_ s: BucketSums, _ plan: BucketPlan) -> ConversationMetrics {
+        ConversationMetrics(
+            totalConversations: s.conversations,
+            avgConversationLength: ratio(s.sessMsgs, s.convMsg),
+            completionRate: ratio(s.workflowsCompleted, s.workflowsStarted, scale: 100),
+            avgResponseTimeMs: ratio(s.rtSum, s.rtCount),
+            totalMessages: s.messages,
+            totalEvents: s.events,
+            p50ResponseTimeMs: s.responseTimePercentile(50),
+            p95ResponseTimeMs: s.responseTimePercentile(95),
+            p99ResponseTimeMs: s.responseTimePercentile(99),
+            resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
+            effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+
+    static func nlu(_ s: BucketSums, _ plan: BucketPlan) -> NLUMetrics {
+        NLUMetrics(
+            intentDistribution: s.prefixed("intent:"),
+            avgConfidence: s.confCount == 0 ? 0 : Double(s.confSumU) / 1e6 / Double(s.confCount),
+            lowConfidenceRate: ratio(s.lowConf, s.intentClassified, scale: 100),
+            fallbackRate: ratio(s["intent:fallback"], s.intents, scale: 100),
+            totalClassifications: s.intentClassified,
+            resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
+            effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+
+    static func automation(_ s: BucketSums) -> Double { ratio(s.outAutomated, s.outSessions, scale: 100) }
+
+    // MARK: Public queries
+
+    public func conversationMetrics(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> ConversationMetrics {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        return Self.conversation(s, plan)
+    }
+
+    public func nluMetrics(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> NLUMetrics {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        return Self.nlu(s, plan)
+    }
+
+    public func dropOff(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> DropOffAnalysis {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        return DropOffAnalysis(
+            dropOffPoints: s.prefixed("drop:"), totalIncompleteSessions: s.outDropped,
+            resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
+            effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+
+    public func automationRate(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> AutomationRate {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        return AutomationRate(
+            automationRate: Self.automation(s), resolution: plan.resolution,
+            effectiveStart: ISO8601.format(ms: plan.effectiveStartMs), effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+
+    public func costSavings(agent: String, start: Int64, end: Int64, costPerInteraction: Double = 5.0,
+                            now: Int64 = EventClock.nowMs()) async throws -> CostSavings {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        return CostSavings(
+            totalConversations: s.outSessions, automatedConversations: s.outAutomated,
+            automationRate: Self.automation(s), costSavings: Double(s.outAutomated) * costPerInteraction,
+            costPerInteraction: costPerInteraction, resolution: plan.resolution,
+            effectiveStart: ISO8601.format(ms: plan.effectiveStartMs), effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+
+    /// The length of a dashboard timeframe in ms, nil if unknown.
+    public static func timeframeMs(_ timeframe: String) -> Int64? {
+        switch timeframe {
+        case "24h": 86_400_000
+        case "7d": 7 * 86_400_000
+        case "30d": 30 * 86_400_000
+        case "90d": 90 * 86_400_000
+        default: nil
+        }
+    }
+
+    /// The headline metrics compared in `changes`.
+    public static let headlineMetrics = [
+        "total_conversations", "total_messages", "total_events", "avg_conversation_length", "completion_rate",
+        "avg_response_time_ms", "avg_confidence", "low_confidence_rate", "fallback_rate", "total_classifications",
+        "automation_rate",
+    ]
+
+    static func headline(_ c: ConversationMetrics, _ n: NLUMetrics, _ a: Double) -> [String: Double] {
+        [
+            "total_conversations": Double(c.totalConversations), "total_messages": Double(c.totalMessages),
+            "total_events": Double(c.totalEvents), "avg_conversation_length": c.avgConversationLength,
+            "completion_rate": c.completionRate, "avg_response_time_ms": c.avgResponseTimeMs,
+            "avg_confidence": n.avgConfidence, "low_confidence_rate": n.lowConfidenceRate,
+            "fallback_rate": n.fallbackRate, "total_classifications": Double(n.totalClassifications),
+            "automation_rate": a,
+        ]
+    }
+
+    /// The current period [now − length, now) and the previous one, which ends where the current
+    /// one effectively starts (no bucket is read twice).
+    public static func overviewPlans(length: Int64, now: Int64, retention: BucketRetention = .default) -> (current: BucketPlan, previous: BucketPlan) {
+        let cur = BucketPlan.plan(startMs: now - length, endMs: now, nowMs: now, retention: retention)
+        let prev = BucketPlan.plan(startMs: cur.effectiveStartMs - length, endMs: cur.effectiveStartMs, nowMs: now, retention: retention)
+        return (cur, prev)
+    }
+
+    /// The dashboard: [now − timeframe, now) and, for `changes`, the period of the same length before it.
+    /// Both windows are read in one pipeline.
+    public func overview(agent: String, timeframe: String, now: Int64 = EventClock.nowMs()) async throws -> DashboardOverview {
+        guard let length = Self.timeframeMs(timeframe) else { throw QueryError.unknownTimeframe(timeframe) }
+        let (cur, prev) = Self.overviewPlans(length: length, now: now, retention: retention)
+        let hashes = try await read(agent: agent, buckets: cur.buckets + prev.buckets)
+        var cs = BucketSums(), ps = BucketSums()
+        for (i, h) in hashes.enumerated() {
+            if i < cur.buckets.count { cs.add(h) } else { ps.add(h) }
+        }
+        let c = Self.conversation(cs, cur), n = Self.nlu(cs, cur), a = Self.automation(cs)
+        let now = Self.headline(c, n, a)
+        let before = Self.headline(Self.conversation(ps, prev), Self.nlu(ps, prev), Self.automation(ps))
+        var changes: [String: Double?] = [:]
+        for k in Self.headlineMetrics {
+            let p = before[k] ?? 0, v = now[k] ?? 0
+            changes[k] = p == 0 ? Double?.none : (v - p) / p * 100
+        }
+        return DashboardOverview(timeframe: timeframe, conversationMetrics: c, nluMetrics: n, automationRate: a, changes: changes)
+    }
+
+    /// One point per bucket of `interval` in [start, end) (start rounded down, end up to the
+    /// interval), zeros where a bucket is empty or expired.
+    public func timeseries(agent: String, start: Int64, end: Int64, interval: Resolution) async throws -> Timeseries {
+        guard end >= start else { throw QueryError.invalidWindow("end before start") }
+        let len = interval.seconds
+        let s = floorTo(floorDiv(start, 1000), len), e = ceilTo(ceilDiv(end, 1000), len)
+        let count = Int((e - s) / len)
+        guard count <= maxTimeseriesPoints else { throw QueryError.tooManyPoints(count, max: maxTimeseriesPoints) }
+        let buckets = (0..<count).map { Bucket(interval, s + Int64($0) * len) }
+        let hashes = try await read(agent: agent, buckets: buckets)
+        let points = zip(buckets, hashes).map { b, h in
+            var x = BucketSums()
+            x.add(h)
+            return TimeseriesPoint(
+                date: ISO8601.format(ms: b.start * 1000), conversations: x.conversations, messages: x.messages,
+                events: x.events, avgResponseTimeMs: Self.ratio(x.rtSum, x.rtCount), intents: x.intents,
+                fallbacks: x["intent:fallback"], escalations: x.escalations, workflowsStarted: x.workflowsStarted,
+                workflowsCompleted: x.workflowsCompleted)
+        }
+        return Timeseries(interval: interval, points: points)
+    }
+
+    /// Every agent id in `ins:agents`, sorted.
+    public func agents() async throws -> [String] {
+        let reply = try await client.send("SMEMBERS", "ins:agents").get()
+        return (reply.array ?? []).compactMap(\.string).sorted()
+    }
+
+    /// A session's events in time order, from `journey:<sid>`. Without an agent, every agent
+    /// is checked with one pipelined EXISTS (the first in sorted order that has it wins).
+    /// nil if no journey is found.
+    public func journey(sessionID: String, agent: String? = nil) async throws -> Journey? {
+        let owner: String
+        if let agent {
+            owner = agent
+        } else {
+            let all = try await agents()
+            if all.isEmpty { return nil }
+            let replies = try await client.pipeline(all.map { RedisCommand("EXISTS", Self.prefix($0) + "journey:" + sessionID) })
+            guard let i = try replies.firstIndex(where: { try $0.get().int == 1 }) else { return nil }
+            owner = all[i]
+        }
+        let reply = try await client.send("ZRANGE", Self.prefix(owner) + "journey:" + sessionID, "0", "-1", "WITHSCORES").get()
+        let items = reply.array ?? []
+        if items.isEmpty { return nil }
+        var events: [JourneyEvent] = []
+        var i = 0
+        while i + 1 < items.count {
+            let bytes = items[i].bytes ?? []
+            let score = Int64(items[i + 1].double ?? 0)
+            let obj = (try? JSONValue.parse(Data(bytes)))?.objectValue ?? [:]
+            let data = obj["data"] ?? .object([:])
+            let rt = obj["response_time_ms"]?.intValue
+            events.append(JourneyEvent(
+                timestamp: ISO8601.format(ms: score), type: obj["event_type"]?.stringValue ?? "",
+                data: data.objectValue == nil ? .object([:]) : data, eventID: obj["event_id"]?.stringValue,
+                intent: data["intent"]?.stringValue, responseTimeMs: rt))
+            i += 2
+        }
+        return Journey(sessionID: sessionID, agentID: owner, journey: events)
+    }
+}
