@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev; only RedisClient imports it.
@@ -49,13 +50,25 @@ let package = Package(
             dependencies: [
                 "InsightsTracker",
                 "InsightsWorker",
+                "InsightsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
         // The query layer: metrics from bucket hashes and outcome counters (docs/metrics.md).
         .target(name: "InsightsQuery", dependencies: ["RedisClient", "InsightsModel"], swiftSettings: swiftSettings),
+        // The HTTP front: the analytics API and HTTP ingest on Hummingbird 2.
+        .target(
+            name: "InsightsServer",
+            dependencies: [
+                "InsightsQuery", "InsightsTracker", "InsightsWorker", "RedisClient", "InsightsModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test-only helpers: a private redis-server per suite.
         .target(name: "InsightsTestSupport", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
         .testTarget(
@@ -81,6 +94,14 @@ let package = Package(
         .testTarget(
             name: "InsightsQueryTests",
             dependencies: ["InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InsightsServerTests",
+            dependencies: [
+                "InsightsServer", "InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import InsightsServer
+import Logging
+import RedisClient
+
+/// `insights serve`: the HTTP front only (the analytics API and HTTP ingest), until SIGINT/SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the analytics API and HTTP ingest (no workers)."
+    )
+
+    @Option(help: "Redis URL (redis://[user:pass@]host:port[/db] or unix:///path). Env: INSIGHTS_REDIS_URL.")
+    var redisURL: String = ProcessInfo.processInfo.environment["INSIGHTS_REDIS_URL"] ?? "redis://127.0.0.1:6379"
+
+    @Option(help: "Address to listen on. Env: INSIGHTS_HOST.")
+    var host: String = ProcessInfo.processInfo.environment["INSIGHTS_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on. Env: INSIGHTS_PORT.")
+    var port: Int = ProcessInfo.processInfo.environment["INSIGHTS_PORT"].flatMap(Int.init) ?? 8080
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "insights.server")
+        let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 8)
+        let app = try buildApplication(ServerConfiguration(host: host, port: port), client: client, logger: logger)
+        logger.info("serving", metadata: ["address": "http://\(host):\(port)", "redis": "\(client.configuration.redactedDescription)"])
+        // runService stops on SIGINT/SIGTERM: stop accepting, finish in-flight requests.
+        do {
+            try await app.runService()
+        } catch {
+            await client.close()
+            throw error
+        }
+        await client.close()
+        logger.info("server stopped")
+    }
+}

@@ -1,0 +1,57 @@
+import Hummingbird
+import InsightsModel
+import InsightsQuery
+
+/// `/api/v1/analytics/...`: the seed's metrics, answered from bucket hashes and outcome counters.
+struct AnalyticsController<Context: RequestContext>: Sendable {
+    let query: MetricsQuery
+    let defaultWindowMs: Int64
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("conversations/metrics") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            return JSON.response(try await query.conversationMetrics(agent: try p.agentID(), start: s, end: e, now: p.now))
+        }
+        group.get("conversations/timeseries") { req, _ in
+            let p = params(req)
+            let agent = try p.agentID(), (s, e) = try p.window(), interval = try p.interval()
+            return JSON.response(try await query.timeseries(agent: agent, start: s, end: e, interval: interval))
+        }
+        group.get("nlu/metrics") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            return JSON.response(try await query.nluMetrics(agent: try p.agentID(), start: s, end: e, now: p.now))
+        }
+        group.get("users/journey/{session_id}") { req, context in
+            let p = params(req)
+            guard let sid = context.parameters.get("session_id"), !sid.isEmpty else {
+                throw APIError.badRequest("missing session_id")
+            }
+            guard let j = try await query.journey(sessionID: sid, agent: p.string("agent_id")) else {
+                throw APIError(.notFound, "session not found", detail: "no journey for session \(sid)")
+            }
+            return JSON.response(j)
+        }
+        group.get("users/drop-off") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            return JSON.response(try await query.dropOff(agent: try p.agentID(), start: s, end: e, now: p.now))
+        }
+        group.get("business/automation-rate") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            return JSON.response(try await query.automationRate(agent: try p.agentID(), start: s, end: e, now: p.now))
+        }
+        group.get("business/cost-savings") { req, _ in
+            let p = params(req)
+            let agent = try p.agentID(), (s, e) = try p.window(), cost = try p.costPerInteraction()
+            return JSON.response(try await query.costSavings(agent: agent, start: s, end: e, costPerInteraction: cost, now: p.now))
+        }
+        group.get("dashboard/overview") { req, _ in
+            let p = params(req)
+            let agent = try p.agentID(), tf = try p.timeframe()
+            return JSON.response(try await query.overview(agent: agent, timeframe: tf, now: p.now))
+        }
+    }
+
+    func params(_ req: Request) -> QueryParameters {
+        QueryParameters(request: req, now: EventClock.nowMs(), defaultWindowMs: defaultWindowMs)
+    }
+}

@@ -1,0 +1,39 @@
+import Hummingbird
+import InsightsQuery
+import InsightsTracker
+import InsightsWorker
+import Logging
+import RedisClient
+
+public typealias AppRequestContext = BasicRequestContext
+
+/// The HTTP front on `config.host:config.port`, answering from `client`.
+public func buildApplication(
+    _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(config, client: client, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "insights"),
+        logger: logger)
+}
+
+/// Every route of the front, behind the JSON error middleware.
+public func buildRouter(
+    _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
+) throws -> Router<AppRequestContext> {
+    let query = MetricsQuery(client: client, retention: config.retention)
+    let ingestor = try config.luaDirectory.map { try EventIngestor(client: client, luaDirectory: $0) } ?? EventIngestor(client: client)
+    var workerConfig = WorkerConfiguration(group: config.workerGroup)
+    if let dir = config.luaDirectory { workerConfig.luaDirectory = dir }
+    let lagReader = try Worker(client: client, configuration: workerConfig, logger: logger)
+
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: JSONErrorMiddleware(logger: logger))
+    StatusController(client: client, query: query, lagReader: lagReader).addRoutes(to: router)
+    EventsController(ingestor: ingestor, maxBodyBytes: config.maxBodyBytes, maxBatchEvents: config.maxBatchEvents)
+        .addRoutes(to: router.group("api/v1"))
+    AnalyticsController(query: query, defaultWindowMs: config.defaultWindowMs)
+        .addRoutes(to: router.group("api/v1/analytics"))
+    return router
+}

@@ -1,0 +1,77 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import InsightsModel
+import InsightsTracker
+import RedisClient
+
+/// One event of a batch that was not accepted.
+struct RejectedEvent: Codable, Sendable, Equatable {
+    var index: Int
+    var error: String
+}
+
+/// The answer of `POST /api/v1/events`.
+struct IngestResponse: Codable, Sendable, Equatable {
+    var accepted: Int
+    var duplicates: Int
+    var rejected: [RejectedEvent]
+}
+
+/// `POST /api/v1/events`: ingest over HTTP for platforms not written in Swift.
+struct EventsController<Context: RequestContext>: Sendable {
+    let ingestor: EventIngestor
+    let maxBodyBytes: Int
+    let maxBatchEvents: Int
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("events") { req, _ in try await ingest(req) }
+    }
+
+    func ingest(_ request: Request) async throws -> Response {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "request body too large", detail: "the body may be at most \(maxBodyBytes) bytes")
+        }
+        let now = EventClock.nowMs()
+        let results: [Result<AnalyticsEvent, EventValidationError>]
+        do throws(BatchDecodingError) {
+            results = try EventDecoding.decodeBatch(json: Data(buffer.readableBytesView), now: now, maxEvents: maxBatchEvents)
+        } catch {
+            switch error {
+            case .malformedJSON(let d): throw APIError.badRequest("malformed JSON", detail: d)
+            case .invalidShape(let d): throw APIError.badRequest("invalid batch", detail: d)
+            case .tooManyEvents(let count, let max):
+                throw APIError(.contentTooLarge, "too many events", detail: "the batch has \(count) events (at most \(max) per request)")
+            }
+        }
+        var valid: [AnalyticsEvent] = []
+        var rejected: [RejectedEvent] = []
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let event):
+                do throws(EventValidationError) {
+                    try event.validateForIngest(now: now)
+                    valid.append(event)
+                } catch {
+                    rejected.append(RejectedEvent(index: i, error: error.description))
+                }
+            case .failure(let error):
+                rejected.append(RejectedEvent(index: i, error: error.description))
+            }
+        }
+        let result: IngestResult
+        do {
+            result = try await ingestor.ingest(valid)
+        } catch let e as RedisConnectionError {
+            // Nothing is claimed accepted; a retry is safe (the script drops event_ids already seen).
+            throw APIError.redisUnavailable(e.message)
+        }
+        return JSON.response(IngestResponse(accepted: result.accepted, duplicates: result.duplicates, rejected: rejected))
+    }
+}

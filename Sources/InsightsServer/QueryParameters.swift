@@ -1,0 +1,67 @@
+import Hummingbird
+import InsightsModel
+import InsightsQuery
+
+/// Reading and checking the analytics endpoints' query parameters (400 on anything wrong).
+struct QueryParameters {
+    let request: Request
+    let now: Int64
+    let defaultWindowMs: Int64
+
+    func string(_ name: String) -> String? {
+        guard let v = request.uri.queryParameters.get(name), !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// `agent_id`, required.
+    func agentID() throws -> String {
+        guard let a = string("agent_id") else {
+            throw APIError.badRequest("missing parameter agent_id", detail: "agent_id is required")
+        }
+        return a
+    }
+
+    func date(_ name: String) throws -> Int64? {
+        guard let text = string(name) else { return nil }
+        guard let ms = ISO8601.parse(text) else {
+            throw APIError.badRequest("invalid parameter \(name)", detail: "\(name) must be an ISO-8601 date or date-time (got \"\(text)\")")
+        }
+        return ms
+    }
+
+    /// `start_date`/`end_date`: `end_date` defaults to now, `start_date` to 30 days before the end.
+    func window() throws -> (start: Int64, end: Int64) {
+        let s = try date("start_date"), e = try date("end_date")
+        let end = e ?? now
+        let start = s ?? (end - defaultWindowMs)
+        guard start < end else {
+            throw APIError.badRequest("invalid window", detail: "start_date must be before end_date")
+        }
+        return (start, end)
+    }
+
+    func timeframe() throws -> String {
+        let t = string("timeframe") ?? "30d"
+        guard MetricsQuery.timeframeMs(t) != nil else {
+            throw APIError.badRequest("invalid parameter timeframe", detail: "timeframe must be 24h, 7d, 30d or 90d (got \"\(t)\")")
+        }
+        return t
+    }
+
+    func interval() throws -> Resolution {
+        let t = string("interval") ?? "hour"
+        guard let r = Resolution(rawValue: t) else {
+            throw APIError.badRequest("invalid parameter interval", detail: "interval must be minute, hour or day (got \"\(t)\")")
+        }
+        return r
+    }
+
+    func costPerInteraction() throws -> Double {
+        guard let t = string("cost_per_interaction") else { return 5.0 }
+        guard let v = Double(t), v.isFinite, v >= 0 else {
+            throw APIError.badRequest("invalid parameter cost_per_interaction",
+                                      detail: "cost_per_interaction must be a finite number ≥ 0 (got \"\(t)\")")
+        }
+        return v
+    }
+}

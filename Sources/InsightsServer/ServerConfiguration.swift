@@ -1,0 +1,34 @@
+import InsightsModel
+import InsightsQuery
+
+/// How the HTTP front is set up (`insights serve`).
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Largest accepted `POST /api/v1/events` body, in bytes.
+    public var maxBodyBytes: Int
+    /// Most events in one `POST /api/v1/events`.
+    public var maxBatchEvents: Int
+    /// Default window of the analytics endpoints when no dates are given (ms).
+    public var defaultWindowMs: Int64
+    public var retention: BucketRetention
+    /// The worker group whose lag `/api/v1/status` reports.
+    public var workerGroup: String
+    /// The directory of the Lua scripts (nil: the default lookup).
+    public var luaDirectory: String?
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
+        maxBatchEvents: Int = EventLimits.defaultMaxBatchEvents, defaultWindowMs: Int64 = 30 * 86_400_000,
+        retention: BucketRetention = .default, workerGroup: String? = nil, luaDirectory: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.maxBatchEvents = maxBatchEvents
+        self.defaultWindowMs = defaultWindowMs
+        self.retention = retention
+        self.workerGroup = workerGroup ?? "workers"
+        self.luaDirectory = luaDirectory
+    }
+}
