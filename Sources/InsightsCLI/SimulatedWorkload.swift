@@ -14,10 +14,15 @@ struct SimulatedWorkload: Sendable {
         var counter = 0
         var queue: [AnalyticsEvent] = []
         var session = 0
+        /// Live mode (the simulator): each event is stamped with the time `next()` is called,
+        /// instead of a conversation backdated up to an hour.
+        var live = false
 
         mutating func next() -> AnalyticsEvent {
             if queue.isEmpty { queue = conversation().reversed() }
-            return queue.removeLast()
+            var event = queue.removeLast()
+            if live { event.timestampMs = EventClock.nowMs() }
+            return event
         }
 
         /// One conversation's events, timestamps a few seconds apart, ending in the recent past.
@@ -57,8 +62,9 @@ struct SimulatedWorkload: Sendable {
         }
     }
 
-    func generator(agent: String, prefix: String) -> Generator {
-        Generator(rng: SplitMix(state: seed &+ UInt64(truncatingIfNeeded: prefix.hashValue)), agent: agent, prefix: prefix)
+    func generator(agent: String, prefix: String, live: Bool = false) -> Generator {
+        Generator(rng: SplitMix(state: seed &+ UInt64(truncatingIfNeeded: prefix.hashValue)), agent: agent, prefix: prefix,
+                  live: live)
     }
 }
 

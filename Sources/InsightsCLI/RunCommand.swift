@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import InsightsServer
+import InsightsWorker
+import Logging
+import RedisClient
+import Synchronization
+
+/// `insights run`: everything in one process — managed Redis (unless a URL is given), the HTTP
+/// front, N in-process workers and, unless disabled, the simulator feeding the agent `demo`.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the front, in-process workers and (by default) the demo simulator; starts its own Redis if no URL is given."
+    )
+
+    @Option(help: "Redis URL; without one a redis-server is started with data under ./.insights/. Env: INSIGHTS_REDIS_URL.")
+    var redisURL: String?
+
+    @Option(help: "Address to listen on. Env: INSIGHTS_HOST.")
+    var host: String = ProcessInfo.processInfo.environment["INSIGHTS_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on. Env: INSIGHTS_PORT.")
+    var port: Int = ProcessInfo.processInfo.environment["INSIGHTS_PORT"].flatMap(Int.init) ?? 8080
+
+    @Option(help: "In-process workers.")
+    var workers: Int = 2
+
+    @Option(help: "Seconds of event time after which an idle session counts as dropped.")
+    var sessionTimeout: Int = 1800
+
+    @Flag(help: "Do not run the demo simulator (also INSIGHTS_DEMO=0).")
+    var noDemo = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+        guard sessionTimeout > 0 else { throw ValidationError("--session-timeout must be positive") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "insights.run")
+        let env = ProcessInfo.processInfo.environment
+        let given = redisURL ?? env["INSIGHTS_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let managed = given == nil ? try ManagedRedis() : nil
+        defer { managed?.stop() }
+        let url = given ?? managed!.url
+        if let managed { logger.info("managed redis-server started", metadata: ["url": "\(url)", "log": "\(managed.logPath)"]) }
+
+        let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 8)
+        var workerTasks: [Task<Void, Never>] = []
+        for i in 0..<workers {
+            var config = WorkerConfiguration(sessionTimeoutMs: Int64(sessionTimeout) * 1000)
+            config.consumerName += "-\(i)"
+            let worker = try Worker(client: RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2),
+                                    configuration: config, logger: Logger(label: "insights.worker"))
+            workerTasks.append(Task { await worker.run() })
+        }
+        let demo = !noDemo && env["INSIGHTS_DEMO"] != "0"
+        let stopDemo = SimulateCommand.StopFlag()
+        let demoTask: Task<Void, Never>? = demo ? Task {
+            do {
+                _ = try await Simulator(agent: "demo", platforms: 4, rate: 20).run(client: client, stop: stopDemo, logger: logger)
+            } catch {
+                logger.error("demo simulator stopped", metadata: ["error": "\(error)"])
+            }
+        } : nil
+
+        let app = try buildApplication(ServerConfiguration(host: host, port: port), client: client, logger: logger)
+        print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
+              + (demo ? "; the simulator feeds agent 'demo'" : ""))
+        // runService returns after SIGINT/SIGTERM: the front has stopped accepting and finished its requests.
+        let served: Result<Void, any Error>
+        do { try await app.runService(); served = .success(()) } catch { served = .failure(error) }
+        stopDemo.value.store(true, ordering: .relaxed)
+        await demoTask?.value  // trackers flushed
+        for t in workerTasks { t.cancel() }  // each finishes its current atomic apply+ack call
+        for t in workerTasks { await t.value }
+        await client.close()
+        logger.info("stopped")
+        try served.get()
+    }
+}
