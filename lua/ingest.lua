@@ -4,8 +4,7 @@
 --         <10 args per event: id ts_ms type session json rt_ms conf intent channel escalated>
 -- Returns {accepted, duplicates}.
 --
--- Key schema and bucket fields: docs/keys.md (the contract).
---
+-- Key schema and bucket fields: docs/keys.md. Sent as `common.lua .. ingest.lua`.
 -- The script runs in four phases so that a bad argument (or a wrong-typed
 -- seen set or session hash) is detected before anything is written: Redis
 -- does not roll back a script that fails half-way.
@@ -13,15 +12,11 @@
 --   2. read: TIME, seen sets, sessions  (read-only calls)
 --   3. compute all effects in Lua       (no Redis calls)
 --   4. write: XADD, HINCRBY, EXPIREAT, session hashes, seen set
--- Counter increments are accumulated per (key, field) and issued once each,
--- and every touched key gets exactly one EXPIREAT: a 100-event batch mostly
--- hits the same three buckets, so this removes most of the calls.
+-- Increments are summed per (key, field) and issued once each, with one
+-- EXPIREAT per touched key: a batch mostly hits the same three buckets.
 
 local FIELDS_PER_EVENT = 10
-local MAX_INT_DIGITS = 15 -- < 2^53: every integer we parse stays exact in a Lua double
 local CHUNK = 1000        -- unpack() in Lua 5.1 is limited to ~8000 values; stay far below
-
-local MINUTE, HOUR, DAY = 60, 3600, 86400
 
 local EVENT_TYPES = {
   conversation_start = true, conversation_end = true,
@@ -34,18 +29,6 @@ local MESSAGE_TYPES = { user_message = true, bot_response = true }
 
 local LOW_CONFIDENCE = 0.7
 
-local function int_str(x)
-  return string.format('%d', x)
-end
-
--- Non-negative decimal integer without sign, spaces, hex or exponent, or nil.
-local function parse_uint(s)
-  if type(s) ~= 'string' or #s == 0 or #s > MAX_INT_DIGITS or not s:find('^%d+$') then
-    return nil
-  end
-  return tonumber(s)
-end
-
 -- Decimal number (digits, '.', optional exponent) -- tonumber alone would also
 -- take hex, leading spaces, "nan" and "inf".
 local function parse_decimal(s)
@@ -53,15 +36,6 @@ local function parse_decimal(s)
     return nil
   end
   return tonumber(s)
-end
-
--- Ids end up inside key names; docs/keys.md restricts them to this alphabet.
-local function valid_id(s)
-  return #s >= 1 and #s <= 128 and s:find('^[A-Za-z0-9._:@-]+$') ~= nil
-end
-
-local function fail(msg)
-  return redis.error_reply('ERR invalid argument: ' .. msg)
 end
 
 ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 -- Insights: code shared by lua/worker_apply.lua and lua/worker_sweep.lua.
 --
 -- This file is not a script by itself: the worker (Sources/InsightsWorker)
--- sends `worker_lib.lua .. worker_<name>.lua` as one script. Key schema and
+-- sends `common.lua .. worker_lib.lua .. worker_<name>.lua` as one script. Key schema and
 -- guarantees: docs/worker.md.
 --
 -- A session's state lives in the hash `P sess:<sid>`. Once a session is
@@ -9,28 +9,6 @@
 -- remembered in the hash (f_start, f_out, f_drop, f_esc, f_turns); a late
 -- event that changes any of them replaces the old contribution by the new one,
 -- so the out:* counters always equal the current state of finalized sessions.
-
-local MINUTE, HOUR, DAY = 60, 3600, 86400
-local MAX_INT_DIGITS = 15
-
-local function int_str(x)
-  return string.format('%d', x)
-end
-
-local function parse_uint(s)
-  if type(s) ~= 'string' or #s == 0 or #s > MAX_INT_DIGITS or not s:find('^%d+$') then
-    return nil
-  end
-  return tonumber(s)
-end
-
-local function valid_id(s)
-  return #s >= 1 and #s <= 128 and s:find('^[A-Za-z0-9._:@-]+$') ~= nil
-end
-
-local function fail(msg)
-  return redis.error_reply('ERR invalid argument: ' .. msg)
-end
 
 local SESSION_FIELDS = {
   'first', 'last', 'turns', 'last_intent', 'last_intent_ts', 'escalated', 'ended',

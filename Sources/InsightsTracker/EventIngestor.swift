@@ -31,7 +31,7 @@ public struct EventIngestor: Sendable {
 
     public init(client: RedisClient, luaDirectory: String = ScriptLocator.luaDirectory(), retention: Retention = .default, batchSize: Int = 100) throws {
         self.client = client
-        self.script = try RedisScript(name: "ingest", directory: luaDirectory)
+        self.script = try RedisScript(concatenating: ["common", "ingest"], directory: luaDirectory)
         self.retention = retention
         self.batchSize = max(1, batchSize)
     }

@@ -27,9 +27,9 @@ public actor Worker {
         self.client = client
         self.configuration = configuration
         self.logger = logger
-        let lib = try RedisScript(name: "worker_lib", directory: configuration.luaDirectory).source
-        self.applyScript = RedisScript(name: "worker_apply", source: lib + (try RedisScript(name: "worker_apply", directory: configuration.luaDirectory).source))
-        self.sweepScript = RedisScript(name: "worker_sweep", source: lib + (try RedisScript(name: "worker_sweep", directory: configuration.luaDirectory).source))
+        let dir = configuration.luaDirectory
+        self.applyScript = try RedisScript(concatenating: ["common", "worker_lib", "worker_apply"], directory: dir)
+        self.sweepScript = try RedisScript(concatenating: ["common", "worker_lib", "worker_sweep"], directory: dir)
     }
 
     static func prefix(_ agent: String) -> String { "ins:{\(agent)}:" }

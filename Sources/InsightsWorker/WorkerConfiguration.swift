@@ -32,7 +32,7 @@ public struct WorkerConfiguration: Sendable {
     public var minuteTTL: Int
     public var hourTTL: Int
     public var dayTTL: Int
-    /// Where `worker_lib.lua`, `worker_apply.lua` and `worker_sweep.lua` are.
+    /// Where `common.lua`, `worker_lib.lua`, `worker_apply.lua` and `worker_sweep.lua` are.
     public var luaDirectory: String
 
     public init(

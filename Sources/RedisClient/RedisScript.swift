@@ -24,6 +24,13 @@ public struct RedisScript: Sendable, Equatable {
         self.init(name: name, source: String(decoding: data, as: UTF8.self))
     }
 
+    /// Concatenates `<directory>/<name>.lua` for each name, in order, into one script named
+    /// after the last: Redis scripts cannot include files, so shared helpers are prepended.
+    public init(concatenating names: [String], directory: String) throws {
+        let sources = try names.map { try RedisScript(name: $0, directory: directory).source }
+        self.init(name: names.last ?? "", source: sources.joined())
+    }
+
     /// The `EVALSHA` command for this script; append the arguments to it.
     public func call(keys: [String]) -> RedisCommand {
         var command = RedisCommand("EVALSHA", sha, String(keys.count))
