@@ -1,9 +1,10 @@
 # Insights — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
-DEBIAN_PACKAGES := redis-server redis-tools libhiredis-dev pkg-config docker-compose
+DEBIAN_PACKAGES := redis-server redis-tools libhiredis-dev pkg-config docker-compose \
+  chromium chromium-driver libjs-chart.js wrk python3-venv
 SWIFT ?= swift
 
-.PHONY: deps build test run clean bench compose-check
+.PHONY: deps build test run clean bench compose-check venv e2e
 
 # Installs the Debian packages the build and the tests need, if any is missing.
 deps:
@@ -18,9 +19,22 @@ build: deps
 	$(SWIFT) build
 
 # Every test starts its own redis-server in a temp dir (unix socket) and stops it by PID.
-test: deps compose-check
+test: deps compose-check venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) e2e
+
+# Python tools for the end-to-end tests and the benchmark peers, in a private venv.
+VENV := $(CURDIR)/.venv
+venv: $(VENV)/.installed
+$(VENV)/.installed: e2e/requirements.txt bench/requirements.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r e2e/requirements.txt -r bench/requirements.txt
+	touch $@
+
+# End-to-end tests against real processes (redis-server, `insights serve`, workers, headless Chromium).
+e2e: venv
+	cd e2e && $(VENV)/bin/python -m pytest -q
 
 # Everything in one process: managed Redis under ./.insights/, the HTTP front, 2 workers and
 # the simulator feeding agent `demo` (INSIGHTS_DEMO=0 turns it off). Ctrl-C stops it cleanly.

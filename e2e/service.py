@@ -1,0 +1,146 @@
+"""Real processes for the end-to-end tests: a private redis-server, the `insights` front and workers.
+
+Every process is started here in a temp dir and stopped by its PID; nothing touches a server it
+did not start. The `insights` binary is `$INSIGHTS_BIN` or `.build/debug/insights` (built by
+`make test` before pytest runs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+INSIGHTS_BIN = Path(os.environ.get("INSIGHTS_BIN", REPO / ".build" / "debug" / "insights"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last!r})")
+
+
+class Redis:
+    """A private redis-server on a unix socket in its own temp dir."""
+
+    def __init__(self, appendonly: bool = False, fsync: str = "everysec", extra: list[str] | None = None):
+        self.dir = Path(tempfile.mkdtemp(prefix="insights-e2e-redis-"))
+        self.socket = self.dir / "redis.sock"
+        self.appendonly, self.fsync, self.extra = appendonly, fsync, extra or []
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self):
+        args = ["redis-server", "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+                "--dir", str(self.dir), "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+                "--appendfsync", self.fsync, "--logfile", str(self.dir / "redis.log"), *self.extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.cli("PING") == "PONG", 10, "redis-server")
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(["redis-cli", "-s", str(self.socket), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
+
+    def client(self):
+        import redis  # redis-py, from e2e/requirements.txt
+        return redis.Redis(unix_socket_path=str(self.socket), decode_responses=True)
+
+    def stop(self, sig: int = signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Insights:
+    """One `insights <command>` process (serve, worker, ...), output kept in a log file."""
+
+    def __init__(self, command: str, *args: str, env: dict[str, str] | None = None, log_dir: Path | None = None):
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="insights-e2e-"))
+        self.log = self.log_dir / f"{command}-{time.monotonic_ns()}.log"
+        full_env = {**os.environ, "INSIGHTS_LUA_DIR": str(REPO / "lua"), **(env or {})}
+        with open(self.log, "wb") as f:
+            self.proc = subprocess.Popen([str(INSIGHTS_BIN), command, *args], stdout=f, stderr=subprocess.STDOUT,
+                                         env=full_env, cwd=REPO)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Front(Insights):
+    """`insights serve` on a free loopback port; ready when /health answers."""
+
+    def __init__(self, redis_url: str, *args: str, env: dict[str, str] | None = None, port: int | None = None):
+        self.port = port or free_port()
+        super().__init__("serve", "--redis-url", redis_url, "--host", "127.0.0.1", "--port", str(self.port),
+                         *args, env=env)
+        self.base = f"http://127.0.0.1:{self.port}"
+        try:
+            wait_until(lambda: self.get("/health")[0] == 200, 20, "insights serve /health")
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"insights serve did not start:\n{self.output()}")
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict, bytes]:
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        status, _, body = self.request("GET", path, headers=headers)
+        return status, body
+
+    def get_json(self, path: str, headers: dict[str, str] | None = None):
+        status, body = self.get(path, headers)
+        assert status == 200, f"GET {path}: {status} {body[:300]!r}"
+        return json.loads(body)
+
+    def post_events(self, events: list[dict], headers: dict[str, str] | None = None) -> tuple[int, dict]:
+        h = {"Content-Type": "application/json", **(headers or {})}
+        status, _, body = self.request("POST", "/api/v1/events", json.dumps(events).encode(), h)
+        return status, json.loads(body) if body else {}
