@@ -15,6 +15,13 @@ public struct RedisCommandError: Error, Sendable, Equatable, CustomStringConvert
     /// The script cache does not hold the SHA (after a restart, failover or `SCRIPT FLUSH`).
     public var isNoScript: Bool { code == "NOSCRIPT" }
 
+    /// The server refused the command for a passing reason; the same command can succeed later:
+    /// `LOADING` (restarting, reading its AOF/RDB), `BUSY` (a slow script is running), `MASTERDOWN`,
+    /// `READONLY` (a failover in progress), `TRYAGAIN`, `CLUSTERDOWN`. The command did not run.
+    public var isTransient: Bool {
+        ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"].contains(code)
+    }
+
     public var description: String { "Redis error: \(message)" }
 }
 

@@ -31,6 +31,13 @@ public struct RedisScript: Sendable, Equatable {
         self.init(name: names.last ?? "", source: sources.joined())
     }
 
+    /// `EVALSHA <sha> numkeys …` rewritten as `EVAL <source> numkeys …` (same keys and arguments).
+    func inline(_ call: RedisCommand) -> RedisCommand {
+        var command = RedisCommand("EVAL", source)
+        for argument in call.arguments.dropFirst(2) { command.append(bytes: argument) }
+        return command
+    }
+
     /// The `EVALSHA` command for this script; append the arguments to it.
     public func call(keys: [String]) -> RedisCommand {
         var command = RedisCommand("EVALSHA", sha, String(keys.count))
@@ -58,7 +65,7 @@ extension RedisClient {
     }
 
     /// Pipelines several calls of one script. Calls answered `NOSCRIPT` did not run, so they
-    /// are re-sent (on the same connection, after `SCRIPT LOAD`); other error replies stay in place.
+    /// are re-sent on the same connection as `EVAL` with the source; other error replies stay in place.
     public func evaluate(_ script: RedisScript, _ commands: [RedisCommand]) async throws -> [RESPValue] {
         if commands.isEmpty { return [] }
         return try await withConnection { conn in
@@ -68,8 +75,10 @@ extension RedisClient {
                 return false
             }
             if !missing.isEmpty {
-                try conn.send(RedisCommand("SCRIPT", "LOAD", script.source)).get()
-                let retried = try conn.pipeline(missing.map { commands[$0] })
+                // Re-sent as EVAL with the full source, which runs the script and caches it again.
+                // (SCRIPT LOAD then EVALSHA would leave a window: a SCRIPT FLUSH between the two
+                // answers NOSCRIPT a second time.)
+                let retried = try conn.pipeline(missing.map { script.inline(commands[$0]) })
                 for (i, reply) in zip(missing, retried) { replies[i] = reply }
             }
             return replies
