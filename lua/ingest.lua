@@ -2,7 +2,14 @@
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:stream prefix minTTL hourTTL dayTTL sessTTL n
 --         <10 args per event: id ts_ms type session json rt_ms conf intent channel escalated>
+--         [streamCap]
 -- Returns {accepted, duplicates}.
+--
+-- streamCap (optional, after the events; absent or 0 = no cap): the most entries the
+-- agent's stream may hold. A batch whose new events would take XLEN past it is refused
+-- as a whole with the error `STREAMFULL ...` and nothing is written: the caller keeps the
+-- events and retries later (HTTP 503). The stream is never trimmed here: workers trim
+-- only below what the group has acknowledged, so an unread entry is never lost.
 --
 -- Key schema and bucket fields: docs/keys.md. Sent as `common.lua .. ingest.lua`.
 -- The script runs in four phases so that a bad argument (or a wrong-typed
@@ -68,9 +75,16 @@ local n = parse_uint(ARGV[6])
 if n == nil then
   return fail('event count must be a non-negative integer')
 end
-if #ARGV ~= 6 + FIELDS_PER_EVENT * n then
-  return fail('expected ' .. int_str(6 + FIELDS_PER_EVENT * n) .. ' arguments for ' ..
+if #ARGV ~= 6 + FIELDS_PER_EVENT * n and #ARGV ~= 7 + FIELDS_PER_EVENT * n then
+  return fail('expected ' .. int_str(6 + FIELDS_PER_EVENT * n) .. ' arguments (or one more: the stream cap) for ' ..
     int_str(n) .. ' events, got ' .. int_str(#ARGV))
+end
+local stream_cap = 0
+if #ARGV == 7 + FIELDS_PER_EVENT * n then
+  stream_cap = parse_uint(ARGV[#ARGV])
+  if stream_cap == nil then
+    return fail('stream cap must be a non-negative integer')
+  end
 end
 
 -- Parse and check event i (0-based). Returns the event, or nil and a reason.
@@ -173,6 +187,15 @@ local duplicates = n - #accepted
 
 if #accepted == 0 then
   return { 0, duplicates }
+end
+
+-- Stream cap: refuse (never trim) when the new entries would not fit.
+if stream_cap > 0 then
+  local len = redis.call('XLEN', KEYS[1])
+  if len + #accepted > stream_cap then
+    return redis.error_reply('STREAMFULL stream ' .. KEYS[1] .. ' holds ' .. int_str(len) ..
+      ' entries (cap ' .. int_str(stream_cap) .. '); ' .. int_str(#accepted) .. ' new events refused, retry later')
+  end
 end
 
 -- Session state cache: one HMGET per distinct session of the accepted events.

@@ -36,6 +36,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Seconds to run (0: until Ctrl-C).")
     var duration: Double = 0
 
+    @Option(help: "Append the JSON of every event the tracker has delivered to this file, one per line, after each flush (the chaos suite's ledger).")
+    var ledger: String?
+
     func validate() throws {
         guard platforms >= 1 else { throw ValidationError("--platforms must be at least 1") }
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
@@ -72,7 +75,13 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
 
-        let simulator = Simulator(agent: agent, platforms: platforms, rate: rate)
+        var simulator = Simulator(agent: agent, platforms: platforms, rate: rate)
+        if let ledger {
+            guard FileManager.default.createFile(atPath: ledger, contents: nil), let handle = FileHandle(forWritingAtPath: ledger) else {
+                throw ValidationError("cannot write --ledger \(ledger)")
+            }
+            simulator.ledger = LedgerFile(handle: handle)
+        }
         let totals = try await simulator.run(client: client, until: deadline, stop: stop, progress: true, logger: logger)
         await client.close()
         if totals.failed > 0 { throw ExitCode.failure }
@@ -123,6 +132,10 @@ struct Simulator: Sendable {
     var agent = "demo"
     var platforms = 4
     var rate = 50.0
+    /// If set, each platform flushes its tracker every `ledgerEvery` events and then appends the
+    /// delivered events here: only events Redis has acknowledged are written.
+    var ledger: LedgerFile?
+    var ledgerEvery = 200
 
     func run(client: RedisClient, until deadline: ContinuousClock.Instant? = nil, stop: SimulateCommand.StopFlag = .init(),
              progress: Bool = false, logger: Logger = Logger(label: "insights.simulate")) async throws -> SimulateCommand.Totals {
@@ -149,6 +162,7 @@ struct Simulator: Sendable {
             for (i, tracker) in trackers.enumerated() {
                 group.addTask {
                     var generator = workload.generator(agent: agent, prefix: "sim-\(run)-p\(i)", live: true)
+                    var unflushed: [AnalyticsEvent] = []  // tracked, not yet in the ledger
                     let clock = ContinuousClock()
                     var due = clock.now
                     while !stop.value.load(ordering: .relaxed) && !Task.isCancelled {
@@ -162,20 +176,55 @@ struct Simulator: Sendable {
                         event.platform = "sim-\(i)"
                         do {
                             try await tracker.track(event)
+                            if let ledger {
+                                event.agentID = event.agentID ?? agent
+                                unflushed.append(event)
+                                if unflushed.count >= ledgerEvery {
+                                    await tracker.flush()
+                                    ledger.append(unflushed)
+                                    unflushed.removeAll()
+                                }
+                            }
                         } catch {
                             logger.error("event refused", metadata: ["error": "\(error)"])
                         }
                         due += perPlatform
                     }
+                    if let ledger, !unflushed.isEmpty {
+                        await tracker.flush()
+                        ledger.append(unflushed)
+                    }
                 }
             }
         }
-        // Every platform has stopped emitting: deliver what the trackers still hold.
-        for tracker in trackers { await tracker.shutdown() }
+        // Every platform has stopped emitting: deliver what the trackers still hold (Redis down
+        // for 30 s more: give up, counted and logged, rather than never exit).
+        for tracker in trackers {
+            let givenUp = await tracker.shutdown(timeout: .seconds(30))
+            if givenUp > 0 { logger.error("Redis did not take every event before the shutdown timeout", metadata: ["abandoned": "\(givenUp)"]) }
+        }
         reporter.cancel()
         await reporter.value
         let totals = await SimulateCommand.totals(trackers)
         if progress { SimulateCommand.printProgress(totals, rate: nil, final: true) }
         return totals
+    }
+}
+
+/// `insights simulate --ledger FILE`: JSON lines of delivered events, appended by several platforms.
+/// A class holding a FileHandle is not Sendable by itself; every write goes through the Mutex, so only
+/// one task touches the handle at a time.
+final class LedgerFile: Sendable {
+    private let handle: Mutex<FileHandle>
+
+    init(handle: FileHandle) { self.handle = Mutex(handle) }
+
+    func append(_ events: [AnalyticsEvent]) {
+        var bytes: [UInt8] = []
+        for e in events {
+            bytes += e.jsonBytes()
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        handle.withLock { $0.write(Data(bytes)) }
     }
 }

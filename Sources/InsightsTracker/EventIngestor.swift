@@ -16,6 +16,20 @@ public struct IngestResult: Sendable, Equatable {
     static func + (a: Self, b: Self) -> Self { .init(accepted: a.accepted + b.accepted, duplicates: a.duplicates + b.duplicates) }
 }
 
+/// The agent's stream already holds `cap` entries (unread, pending or not yet trimmed):
+/// `lua/ingest.lua` refused the batch and wrote nothing. Retry later, when workers have
+/// caught up and trimmed (the HTTP front answers 503 with Retry-After; the tracker keeps
+/// the events and retries). The stream is never trimmed to make room: that would lose
+/// entries no worker has read.
+public struct StreamFullError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The script's error text (`STREAMFULL stream ins:{a}:stream holds N entries (cap C); ...`).
+    public let message: String
+
+    public init(message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
 /// Writes validated events through `lua/ingest.lua`: one atomic call per batch of one
 /// agent's events, all calls of a request pipelined in one round trip.
 ///
@@ -27,18 +41,28 @@ public struct EventIngestor: Sendable {
     public let retention: Retention
     /// Events per script call.
     public let batchSize: Int
+    /// The most entries one agent's stream may hold; a batch that would go past it is refused
+    /// (``StreamFullError``), never trimmed. 0 = no cap. Default ``defaultStreamCap``.
+    public let streamCap: Int
     private let knownAgents = AgentRegistry()
 
-    public init(client: RedisClient, luaDirectory: String = ScriptLocator.luaDirectory(), retention: Retention = .default, batchSize: Int = 100) throws {
+    /// 5 million entries: far above a healthy backlog (workers trim what they acknowledged),
+    /// reached only when workers are down for a long time.
+    public static let defaultStreamCap = 5_000_000
+
+    public init(client: RedisClient, luaDirectory: String = ScriptLocator.luaDirectory(), retention: Retention = .default, batchSize: Int = 100,
+                streamCap: Int = EventIngestor.defaultStreamCap) throws {
         self.client = client
         self.script = try RedisScript(concatenating: ["common", "ingest"], directory: luaDirectory)
         self.retention = retention
         self.batchSize = max(1, batchSize)
+        self.streamCap = max(0, streamCap)
     }
 
     /// Ingests events (already validated, each with an agent id). Order within an agent is kept.
     /// - Throws: ``RedisConnectionError`` (nothing or part was written; retrying is safe),
-    ///   ``RedisCommandError`` if the script refused a batch.
+    ///   ``StreamFullError`` if an agent's stream is at its cap (other batches of the call may
+    ///   have been written; retrying later is safe), ``RedisCommandError`` if the script refused a batch.
     public func ingest(_ events: [AnalyticsEvent]) async throws -> IngestResult {
         if events.isEmpty { return IngestResult() }
         var byAgent: [String: [AnalyticsEvent]] = [:]
@@ -62,7 +86,12 @@ public struct EventIngestor: Sendable {
             knownAgents.insert(newAgents)
         }
         var total = IngestResult()
-        for reply in try await client.evaluate(script, calls) {
+        let replies = try await client.evaluate(script, calls)
+        // A full stream is reported only after every reply was read (the other batches were written).
+        for reply in replies {
+            if case .error(let message) = reply, message.hasPrefix("STREAMFULL ") { throw StreamFullError(message: message) }
+        }
+        for reply in replies {
             guard let pair = try reply.get().array, pair.count == 2, let a = pair[0].int, let d = pair[1].int else {
                 throw RedisCommandError(message: "ERR unexpected reply from ingest.lua: \(reply)")
             }
@@ -93,6 +122,7 @@ public struct EventIngestor: Sendable {
             c.append(e.channel ?? "")
             c.append(e.escalatedToHuman ? "1" : "0")
         }
+        c.append(streamCap)  // optional last argument of lua/ingest.lua
         return c
     }
 }

@@ -28,6 +28,8 @@ public actor Tracker {
     private var flushWaiters: [(seq: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
     private var flusher: Task<Void, Never>?
+    /// Set by `shutdown(timeout:)` when its time is up: undelivered events are given up (counted).
+    private var abandoning = false
 
     /// - Parameters:
     ///   - client: the Redis client (share one per process).
@@ -36,7 +38,7 @@ public actor Tracker {
                 luaDirectory: String = ScriptLocator.luaDirectory(), logger: Logger = Logger(label: "insights.tracker")) throws {
         self.configuration = configuration
         self.ingestor = try EventIngestor(client: client, luaDirectory: luaDirectory, retention: retention,
-                                          batchSize: configuration.batchSize)
+                                          batchSize: configuration.batchSize, streamCap: configuration.streamCap)
         self.logger = logger
     }
 
@@ -86,6 +88,32 @@ public actor Tracker {
         flusher = nil
     }
 
+    /// Like ``shutdown()``, but gives up when `timeout` has passed and Redis still has not taken
+    /// everything (e.g. it stays unreachable): the events not delivered by then are counted in
+    /// ``TrackerStats/abandoned`` and logged, never dropped silently.
+    /// - Returns: the number of events given up (0: everything was delivered).
+    @discardableResult
+    public func shutdown(timeout: Duration) async -> Int {
+        let before = stats.abandoned
+        let timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            await self?.abandon()
+        }
+        await shutdown()
+        timer.cancel()
+        return stats.abandoned - before
+    }
+
+    private func abandon() {
+        guard !abandoning else { return }
+        abandoning = true
+        let left = buffer.count + inFlight
+        if left > 0 {
+            logger.error("shutdown timed out: giving up undelivered events", metadata: ["events": "\(left)"])
+        }
+        wakeFlusher()
+    }
+
     /// Counters so far.
     public var statistics: TrackerStats {
         var s = stats
@@ -117,6 +145,13 @@ public actor Tracker {
     private func nextBatch() async -> [AnalyticsEvent]? {
         let interval = configuration.flushInterval
         while true {
+            if abandoning {
+                let n = buffer.count
+                buffer.removeAll()
+                stats.abandoned += n
+                settle(n)
+                return nil
+            }
             if !buffer.isEmpty && (buffer.count >= configuration.batchSize || flushRequested || stopping) {
                 break
             }
@@ -143,12 +178,25 @@ public actor Tracker {
     private func deliver(_ batch: [AnalyticsEvent]) async {
         var delay = configuration.retryInitialDelay
         while true {
+            if abandoning {
+                stats.abandoned += batch.count
+                break
+            }
             do {
                 let result = try await ingestor.ingest(batch)
                 stats.accepted += result.accepted
                 stats.duplicates += result.duplicates
                 break
-            } catch let error as RedisCommandError where !error.isNoScript {
+            } catch let error as StreamFullError {
+                // The stream is at its cap (workers behind or down): keep the events, retry later.
+                stats.retries += 1
+                logger.warning("stream full, retrying", metadata: ["error": "\(error)", "delay_s": "\(delay)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, configuration.retryMaxDelay)
+            } catch let error as RedisCommandError where !error.isNoScript && !error.isTransient {
+                // (A transient refusal — LOADING while Redis restarts, BUSY, READONLY — did not run the
+                // script: it is retried below like a connection error. Found by chaos scenario 4:
+                // before, a batch sent while Redis was loading its AOF was dropped as "refused".)
                 // The script refused the batch: retrying cannot help. Count and log it, never silently.
                 stats.failed += batch.count
                 logger.error("ingest script refused a batch", metadata: ["error": "\(error)", "events": "\(batch.count)"])
@@ -161,7 +209,12 @@ public actor Tracker {
             }
         }
         inFlight = 0
-        deliveredSeq += batch.count
+        settle(batch.count)
+    }
+
+    /// `n` more events are settled (delivered, refused or given up): wake who waits for them.
+    private func settle(_ n: Int) {
+        deliveredSeq += n
         flushWaiters.removeAll { w in
             if w.seq <= deliveredSeq { w.continuation.resume(); return true }
             return false

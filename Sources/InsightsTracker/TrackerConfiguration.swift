@@ -22,6 +22,9 @@ public struct TrackerConfiguration: Sendable {
     /// Retry back-off after a Redis failure: first delay and cap, in seconds.
     public var retryInitialDelay: Double = 0.05
     public var retryMaxDelay: Double = 5
+    /// The most entries one agent's stream may hold (``EventIngestor/streamCap``; 0 = no cap).
+    /// A batch refused because the stream is full is kept and retried with the same back-off.
+    public var streamCap: Int = EventIngestor.defaultStreamCap
 
     public init(defaultAgentID: String? = nil) {
         self.defaultAgentID = defaultAgentID
@@ -42,6 +45,8 @@ public struct TrackerStats: Sendable, Equatable {
     public var failed = 0
     /// Failed delivery attempts that were retried.
     public var retries = 0
+    /// Events given up by ``Tracker/shutdown(timeout:)`` because Redis did not take them in time. Logged.
+    public var abandoned = 0
     /// Events buffered or in flight now.
     public var pending = 0
 }

@@ -118,6 +118,26 @@ struct TrackerTests {
         #expect(try await dayBucket("bot", "events") == 10)
     }
 
+    /// Redis stays down: `shutdown(timeout:)` returns anyway and counts what it gave up, where
+    /// `shutdown()` would retry for ever. What was delivered before stays counted once.
+    @Test func shutdownWithTimeoutGivesUpAndCounts() async throws {
+        var config = TrackerConfiguration()
+        config.retryInitialDelay = 0.05
+        config.retryMaxDelay = 0.2
+        let tracker = try Tracker(client: client, configuration: config)
+        for i in 0..<5 { try await tracker.track(event("early-\(i)", session: "t")) }
+        await tracker.flush()
+        server.stop()
+        for i in 0..<12 { try await tracker.track(event("late-\(i)", session: "t")) }
+        let givenUp = await tracker.shutdown(timeout: .milliseconds(500))
+        let stats = await tracker.statistics
+        #expect(givenUp == 12)
+        #expect(stats.abandoned == 12 && stats.accepted == 5 && stats.pending == 0 && stats.retries > 0)
+        await #expect(throws: TrackerError.shutDown) { try await tracker.track(event("after", session: "t")) }
+        try server.start()  // AOF: what was delivered is still there, once
+        #expect(try await dayBucket("bot", "events") == 5)
+    }
+
     @Test func keepsEventsAcrossARedisRestart() async throws {
         var config = TrackerConfiguration()
         config.retryMaxDelay = 0.2
