@@ -75,6 +75,8 @@ local applied, skipped, dead, finalized, dups = 0, 0, 0, 0, 0
 
 -- Session states touched by this batch, loaded once.
 local sessions, order = {}, {}
+-- Journey keys written by this batch: one EXPIRE each, after the loop (not one per entry).
+local journeys, journey_order = {}, {}
 local wm_key = prefix .. 'wm'
 local wm = tonumber(redis.call('GET', wm_key) or '-1')
 local wm_changed = false
@@ -88,7 +90,10 @@ for _, e in ipairs(entries) do
   else
     local jkey = prefix .. 'journey:' .. e.session
     local added = redis.call('ZADD', jkey, e.ts, e.payload)
-    redis.call('EXPIRE', jkey, retention)
+    if not journeys[jkey] then
+      journeys[jkey] = true
+      journey_order[#journey_order + 1] = jkey
+    end
     if added == 0 then
       dups = dups + 1
     else
@@ -132,6 +137,10 @@ for _, e in ipairs(entries) do
       end
     end
   end
+end
+
+for _, jkey in ipairs(journey_order) do
+  redis.call('EXPIRE', jkey, retention)
 end
 
 for _, sid in ipairs(order) do

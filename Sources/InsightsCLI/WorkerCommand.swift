@@ -21,10 +21,36 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Consumer name, unique in the group (default: host-pid-random).")
     var consumer: String?
 
+    @Option(help: "Claim entries pending this long (ms) on any consumer, e.g. of a dead worker (XAUTOCLAIM).")
+    var claimIdleMs: Int = 30_000
+
+    @Option(help: "How often (ms) the claim pass runs.")
+    var claimIntervalMs: Int = 5_000
+
+    @Option(help: "Deliveries after which an undecodable entry goes to the dead-letter stream.")
+    var maxDeliveries: Int = 5
+
+    @Option(help: "If set, sessions idle longer than --session-timeout in wall-clock time are finalized too (the sweep's watermark is at least server time minus this many ms).")
+    var wallClockGraceMs: Int?
+
+    @Option(help: "How often (ms) streams are trimmed below the group's acknowledged point.")
+    var trimIntervalMs: Int = 10_000
+
+    func validate() throws {
+        guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0 else {
+            throw ValidationError("--claim-idle-ms must be >= 0, --claim-interval-ms and --trim-interval-ms > 0")
+        }
+        guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
+        if let g = wallClockGraceMs, g < 0 { throw ValidationError("--wall-clock-grace-ms must be >= 0") }
+    }
+
     func run() async throws {
         let logger = Logger(label: "insights.worker")
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2)
-        var config = WorkerConfiguration(sessionTimeoutMs: Int64(sessionTimeout) * 1000)
+        var config = WorkerConfiguration(
+            sessionTimeoutMs: Int64(sessionTimeout) * 1000, wallClockGraceMs: wallClockGraceMs.map(Int64.init),
+            claimIdleMs: claimIdleMs, claimInterval: .milliseconds(claimIntervalMs), maxDeliveries: maxDeliveries,
+            trimInterval: .milliseconds(trimIntervalMs))
         if let consumer { config.consumerName = consumer }
         let worker = try Worker(client: client, configuration: config, logger: logger)
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])

@@ -22,6 +22,7 @@ public actor Worker {
     private var claimCursor: [String: String] = [:]
     private var claimedAt: ContinuousClock.Instant?
     private var trimmedAt: ContinuousClock.Instant?
+    private var sweptAt: ContinuousClock.Instant?
 
     public init(client: RedisClient, configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger = Logger(label: "insights.worker")) throws {
         self.client = client
@@ -51,7 +52,7 @@ public actor Worker {
         }
     }
 
-    /// One pass over all agents: new entries, recovery (when due), sweep, trim (when due).
+    /// One pass over all agents: new entries, recovery, sweep and trim (each when due).
     /// Returns the number of entries acknowledged by this worker (applied or dead-lettered).
     @discardableResult
     public func processOnce() async throws -> Int {
@@ -70,7 +71,10 @@ public actor Worker {
             for agent in agents { handled += try await recover(agent) }
             claimedAt = clock.now
         }
-        for agent in agents { _ = try await sweep(agent) }
+        if sweptAt.map({ clock.now - $0 >= configuration.sweepInterval }) ?? true {
+            for agent in agents { _ = try await sweep(agent) }
+            sweptAt = clock.now
+        }
         if trimmedAt.map({ clock.now - $0 >= configuration.trimInterval }) ?? true {
             for agent in agents { _ = try await trim(agent) }
             trimmedAt = clock.now

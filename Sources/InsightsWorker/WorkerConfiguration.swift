@@ -24,6 +24,9 @@ public struct WorkerConfiguration: Sendable {
     public var agentRefreshInterval: Duration
     /// How often streams are trimmed below the group's acknowledged point.
     public var trimInterval: Duration
+    /// How often the sweep (idle sessions → dropped) runs. It works in event time against a
+    /// 30-minute timeout, so running it every pass only cost Redis time. `.zero` = every pass.
+    public var sweepInterval: Duration
     /// How long `run()` pauses when a pass found nothing to do.
     public var idleDelay: Duration
     /// Journeys and session hashes expire this long (s) after their last update. Default 35 days.
@@ -46,6 +49,7 @@ public struct WorkerConfiguration: Sendable {
         maxDeliveries: Int = 5,
         agentRefreshInterval: Duration = .seconds(3),
         trimInterval: Duration = .seconds(10),
+        sweepInterval: Duration = .seconds(1),
         idleDelay: Duration = .milliseconds(100),
         sessionRetention: Int = 35 * 86400,
         minuteTTL: Int = 48 * 3600,
@@ -63,6 +67,7 @@ public struct WorkerConfiguration: Sendable {
         self.maxDeliveries = max(1, maxDeliveries)
         self.agentRefreshInterval = agentRefreshInterval
         self.trimInterval = trimInterval
+        self.sweepInterval = sweepInterval
         self.idleDelay = idleDelay
         self.sessionRetention = sessionRetention
         self.minuteTTL = minuteTTL

@@ -36,7 +36,8 @@ struct WorkerTests {
     func worker(_ name: String, batch: Int = 200, claimIdleMs: Int = 3_600_000, maxDeliveries: Int = 5, timeoutMs: Int64 = 1_800_000) throws -> Worker {
         try Worker(client: client, configuration: WorkerConfiguration(
             consumerName: name, batchSize: batch, sessionTimeoutMs: timeoutMs, claimIdleMs: claimIdleMs,
-            claimInterval: .zero, maxDeliveries: maxDeliveries, agentRefreshInterval: .zero, trimInterval: .seconds(3600)))
+            claimInterval: .zero, maxDeliveries: maxDeliveries, agentRefreshInterval: .zero, trimInterval: .seconds(3600),
+            sweepInterval: .zero))
     }
 
     /// Runs workers concurrently, each calling processOnce until nothing is undelivered or pending.
@@ -231,6 +232,24 @@ struct WorkerTests {
         try await drain([w])
         #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
         #expect(try await journey("s2") == ["b1", "b2", "b3", "b4", "b5", "b6", "b7"])
+    }
+
+    @Test func sweepRunsOncePerSweepInterval() async throws {
+        // An interval far longer than the test (however slow the machine): only the first pass sweeps.
+        let w = try Worker(client: client, configuration: WorkerConfiguration(
+            consumerName: "w", claimInterval: .zero, agentRefreshInterval: .zero, trimInterval: .seconds(3600), sweepInterval: .seconds(600)))
+        _ = try await w.processOnce()  // the first pass sweeps (nothing yet); the next sweep is due in 600 s
+        _ = try await ingestor.ingest(Array(sessions[6..<9]) + Array(sessions[13..<16]))
+        try await drain([w])
+        // s4 moved wm past s2's timeout, but no sweep ran: s2 is still idle, unfinalized.
+        #expect(try await outcome("b:h:\(H)") == [:])
+        #expect(try await client.send("ZSCORE", "ins:{acme}:idle", "s2").string != nil)
+        // A sweep when due (here: another worker's first pass) finalizes it.
+        let due = try Worker(client: client, configuration: WorkerConfiguration(
+            consumerName: "w2", claimInterval: .zero, agentRefreshInterval: .zero, trimInterval: .seconds(3600), sweepInterval: .seconds(600)))
+        _ = try await due.processOnce()
+        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:book_flight": 1, "out:automated": 1, "out:turns": 1])
+        #expect(try await client.send("ZSCORE", "ins:{acme}:idle", "s2").string == nil)
     }
 
     @Test func runNoticesNewAgentsAndStopsWhenCancelled() async throws {
