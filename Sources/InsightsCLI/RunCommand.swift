@@ -33,6 +33,8 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the demo simulator (also INSIGHTS_DEMO=0).")
     var noDemo = false
 
+    @OptionGroup var auth: AuthOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
@@ -42,6 +44,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "insights.run")
         let env = ProcessInfo.processInfo.environment
+        let apiKeys = try auth.keys(host: host, logger: logger)  // before anything starts: exits non-zero on bad keys or an open non-loopback bind
         let given = redisURL ?? env["INSIGHTS_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let managed = given == nil ? try ManagedRedis() : nil
         defer { managed?.stop() }
@@ -67,7 +70,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         } : nil
 
-        let app = try buildApplication(ServerConfiguration(host: host, port: port), client: client, logger: logger)
+        var serverConfig = ServerConfiguration(host: host, port: port)
+        serverConfig.apiKeys = apiKeys
+        let app = try buildApplication(serverConfig, client: client, logger: logger)
         print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
               + (demo ? "; the simulator feeds agent 'demo'" : ""))
         // runService returns after SIGINT/SIGTERM: the front has stopped accepting and finished its requests.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import InsightsServer
+import InsightsTracker
 import Logging
 import RedisClient
 
@@ -21,14 +22,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on. Env: INSIGHTS_PORT.")
     var port: Int = ProcessInfo.processInfo.environment["INSIGHTS_PORT"].flatMap(Int.init) ?? 8080
 
+    @Option(help: "The most entries one agent's stream may hold; ingest past it answers 503 until workers catch up (0 = no cap).")
+    var streamCap: Int = EventIngestor.defaultStreamCap
+
+    @OptionGroup var auth: AuthOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard streamCap >= 0 else { throw ValidationError("--stream-cap must be >= 0") }
     }
 
     func run() async throws {
         let logger = Logger(label: "insights.server")
+        let apiKeys = try auth.keys(host: host, logger: logger)  // exits non-zero on bad keys or an open non-loopback bind
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 8)
-        let app = try buildApplication(ServerConfiguration(host: host, port: port), client: client, logger: logger)
+        var serverConfig = ServerConfiguration(host: host, port: port)
+        serverConfig.streamCap = streamCap
+        serverConfig.apiKeys = apiKeys
+        let app = try buildApplication(serverConfig, client: client, logger: logger)
         logger.info("serving", metadata: ["address": "http://\(host):\(port)", "redis": "\(client.configuration.redactedDescription)"])
         // runService stops on SIGINT/SIGTERM: stop accepting, finish in-flight requests.
         do {

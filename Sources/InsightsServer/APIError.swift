@@ -29,6 +29,13 @@ public struct APIError: Error, Sendable {
         h[.retryAfter] = "1"
         return APIError(.serviceUnavailable, "redis unavailable", detail: detail, headers: h)
     }
+
+    /// 503 for ingest refused because an agent's stream is at its cap (`StreamFullError`).
+    static func streamFull(_ detail: String) -> APIError {
+        var h = HTTPFields()
+        h[.retryAfter] = "5"
+        return APIError(.serviceUnavailable, "stream full", detail: detail, headers: h)
+    }
 }
 
 struct ErrorBody: Encodable {
@@ -90,9 +97,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let e as RedisConnectionError:
             logger.warning("redis unreachable", metadata: ["path": "\(request.uri.path)", "error": "\(e)"])
             return .redisUnavailable(e.message)
+        case let e as RedisCommandError where e.isTransient:
+            // LOADING (Redis restarting), BUSY, READONLY...: nothing ran, a retry later succeeds → 503, not 500.
+            logger.warning("redis not ready", metadata: ["path": "\(request.uri.path)", "error": "\(e)"])
+            return .redisUnavailable(e.message)
         case let e as QueryError:
             switch e {
-            case .tooManyPoints, .invalidWindow, .unknownTimeframe: return .badRequest(e.description)
+            case .tooManyPoints: return .badRequest("too many points", detail: e.description)
+            case .invalidWindow: return .badRequest("invalid window", detail: e.description)
+            case .unknownTimeframe: return .badRequest("invalid timeframe", detail: e.description)
             case .badReply: return APIError(.internalServerError, "internal error", detail: e.description)
             }
         case let e as any HTTPResponseError:

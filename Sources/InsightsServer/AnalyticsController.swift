@@ -26,7 +26,19 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             guard let sid = context.parameters.get("session_id"), !sid.isEmpty else {
                 throw APIError.badRequest("missing session_id")
             }
-            guard let j = try await query.journey(sessionID: sid, agent: p.string("agent_id")) else {
+            // agent_id, if given, was checked against the key by AuthMiddleware. Without it, a key
+            // limited to some agents looks only in their journeys: another tenant's is never found.
+            var found: Journey?
+            if let agent = p.string("agent_id") {
+                found = try await query.journey(sessionID: sid, agent: agent)
+            } else if let allowed = Principal.allowedAgents {
+                for agent in allowed.sorted() where found == nil {
+                    found = try await query.journey(sessionID: sid, agent: agent)
+                }
+            } else {
+                found = try await query.journey(sessionID: sid, agent: nil)
+            }
+            guard let j = found else {
                 throw APIError(.notFound, "session not found", detail: "no journey for session \(sid)")
             }
             return JSON.response(j)
@@ -46,8 +58,8 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
         }
         group.get("dashboard/overview") { req, _ in
             let p = params(req)
-            let agent = try p.agentID(), tf = try p.timeframe()
-            return JSON.response(try await query.overview(agent: agent, timeframe: tf, now: p.now))
+            let agent = try p.agentID(), tf = try p.timeframe(), cost = try p.costPerInteraction()
+            return JSON.response(try await query.overview(agent: agent, timeframe: tf, costPerInteraction: cost, now: p.now))
         }
     }
 

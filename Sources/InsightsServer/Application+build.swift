@@ -12,8 +12,10 @@ public func buildApplication(
     _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
 ) throws -> some ApplicationProtocol {
     let router = try buildRouter(config, client: client, logger: logger)
+    let readTimeout = config.requestReadTimeout
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(timeout: readTimeout)])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "insights"),
         logger: logger)
 }
@@ -23,17 +25,21 @@ public func buildRouter(
     _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
 ) throws -> Router<AppRequestContext> {
     let query = MetricsQuery(client: client, retention: config.retention)
-    let ingestor = try config.luaDirectory.map { try EventIngestor(client: client, luaDirectory: $0) } ?? EventIngestor(client: client)
+    let ingestor = try EventIngestor(client: client, luaDirectory: config.luaDirectory ?? ScriptLocator.luaDirectory(), streamCap: config.streamCap)
     var workerConfig = WorkerConfiguration(group: config.workerGroup)
     if let dir = config.luaDirectory { workerConfig.luaDirectory = dir }
     let lagReader = try Worker(client: client, configuration: workerConfig, logger: logger)
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: JSONErrorMiddleware(logger: logger))
+    router.add(middleware: AuthMiddleware(store: config.apiKeys, limiter: config.rateLimiter))  // every route but the open ones needs a key (docs/security.md)
+    router.add(middleware: OverviewCacheMiddleware())  // pollers of one overview URL share an answer ≤ 1 s old (OverviewCache.swift)
     StatusController(client: client, query: query, lagReader: lagReader).addRoutes(to: router)
     EventsController(ingestor: ingestor, maxBodyBytes: config.maxBodyBytes, maxBatchEvents: config.maxBatchEvents)
         .addRoutes(to: router.group("api/v1"))
     AnalyticsController(query: query, defaultWindowMs: config.defaultWindowMs)
         .addRoutes(to: router.group("api/v1/analytics"))
+    DashboardController(files: DashboardFiles.locate()).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)  // GET /openapi.json (OpenAPIDocument.swift, docs/api.md)
     return router
 }

@@ -37,6 +37,11 @@ struct EventsController<Context: RequestContext>: Sendable {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "request body too large", detail: "the body may be at most \(maxBodyBytes) bytes")
+        } catch let e as RequestReadTimeout {
+            // RequestDeadlineHandler: the body was still arriving at the deadline; the connection closes after this answer.
+            var h = HTTPFields()
+            h[.connection] = "close"
+            throw APIError(.requestTimeout, "request body timeout", detail: "\(e.description); send the whole body at once", headers: h)
         }
         let now = EventClock.nowMs()
         let results: [Result<AnalyticsEvent, EventValidationError>]
@@ -65,12 +70,29 @@ struct EventsController<Context: RequestContext>: Sendable {
                 rejected.append(RejectedEvent(index: i, error: error.description))
             }
         }
+        // API keys (docs/security.md): one event of an agent outside the key's list refuses the whole
+        // batch (403), and the rate limit admits or refuses the whole batch (429); nothing is written.
+        var agents = results.compactMap { (try? $0.get())?.agentID }
+        if Principal.allowedAgents != nil, valid.count + rejected.count > agents.count {  // some event did not decode
+            agents += Principal.agentIDs(inRawBatch: Data(buffer.readableBytesView))
+        }
+        try Principal.authorizeIngest(agents: agents, events: valid.count)
+        if valid.isEmpty && !rejected.isEmpty {
+            // Nothing to write: the whole request is the caller's error (a mixed batch is a 200 with `rejected`).
+            let shown = rejected.prefix(5).map { "event \($0.index): \($0.error)" }.joined(separator: "; ")
+            let more = rejected.count > 5 ? "; and \(rejected.count - 5) more" : ""
+            throw APIError.badRequest(rejected.count == 1 ? "invalid event" : "no valid events", detail: shown + more)
+        }
         let result: IngestResult
         do {
             result = try await ingestor.ingest(valid)
         } catch let e as RedisConnectionError {
             // Nothing is claimed accepted; a retry is safe (the script drops event_ids already seen).
             throw APIError.redisUnavailable(e.message)
+        } catch let e as StreamFullError {
+            // An agent's stream is at its cap (workers down or far behind): nothing is claimed
+            // accepted; the client retries later and already-written events count as duplicates.
+            throw APIError.streamFull(e.message)
         }
         return JSON.response(IngestResponse(accepted: result.accepted, duplicates: result.duplicates, rejected: rejected))
     }

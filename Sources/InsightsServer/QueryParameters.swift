@@ -56,11 +56,15 @@ struct QueryParameters {
         return r
     }
 
+    static let maxCostPerInteraction = 1_000_000.0
+
     func costPerInteraction() throws -> Double {
         guard let t = string("cost_per_interaction") else { return 5.0 }
-        guard let v = Double(t), v.isFinite, v >= 0 else {
+        // The upper bound keeps cost_savings (automated sessions × cost) finite: 7.5e307 made it
+        // infinite, which JSON cannot encode (a 500 found by schemathesis, e2e/test_openapi.py).
+        guard let v = Double(t), v.isFinite, v >= 0, v <= Self.maxCostPerInteraction else {
             throw APIError.badRequest("invalid parameter cost_per_interaction",
-                                      detail: "cost_per_interaction must be a finite number ≥ 0 (got \"\(t)\")")
+                                      detail: "cost_per_interaction must be a number from 0 to 1000000 (got \"\(t)\")")
         }
         return v
     }

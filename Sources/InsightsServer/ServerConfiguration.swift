@@ -1,5 +1,6 @@
 import InsightsModel
 import InsightsQuery
+import InsightsTracker
 
 /// How the HTTP front is set up (`insights serve`).
 public struct ServerConfiguration: Sendable {
@@ -16,6 +17,15 @@ public struct ServerConfiguration: Sendable {
     public var workerGroup: String
     /// The directory of the Lua scripts (nil: the default lookup).
     public var luaDirectory: String?
+    /// The most entries one agent's stream may hold; ingest past it answers 503 (docs/keys.md). 0 = no cap.
+    public var streamCap: Int = EventIngestor.defaultStreamCap
+    /// A request (head, body and end) must be received in full within this time of the connection
+    /// opening or of the previous response; else 408 / the connection is closed (`RequestDeadlineHandler`).
+    public var requestReadTimeout: Duration = .seconds(10)
+    /// The API keys (docs/security.md). Empty: no authentication (then bind loopback only, `BindPolicy`).
+    public var apiKeys: APIKeyStore = APIKeyStore()
+    /// The per-key ingest token buckets (one per front process).
+    public var rateLimiter: RateLimiter = RateLimiter()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,

@@ -44,13 +44,19 @@ struct StatusController<Context: RequestContext>: Sendable {
                 return JSON.response(HealthResponse(status: "unavailable", redis: "unreachable"), status: .serviceUnavailable)
             }
         }
-        router.get("api/v1/agents") { _, _ in JSON.response(AgentsResponse(agents: try await query.agents())) }
+        // A key limited to some agents sees only those (docs/security.md).
+        router.get("api/v1/agents") { _, _ in JSON.response(AgentsResponse(agents: try await query.agents().filter(Principal.allows))) }
         router.get("api/v1/status") { _, _ in
             do {
                 let report = try await lagReader.lag()
-                return JSON.response(StatusResponse(
-                    redis: "ok", lag: report.total.lag, pending: report.total.pending,
-                    agents: report.perAgent.mapValues { AgentStatus(lag: $0.lag, pending: $0.pending) }))
+                var agents = report.perAgent.mapValues { AgentStatus(lag: $0.lag, pending: $0.pending) }
+                var lag = report.total.lag, pending = report.total.pending
+                if Principal.allowedAgents != nil {  // an admin key limited to some agents: only theirs, totals over them
+                    agents = agents.filter { Principal.allows($0.key) }
+                    lag = agents.values.reduce(0) { $0 + $1.lag }
+                    pending = agents.values.reduce(0) { $0 + $1.pending }
+                }
+                return JSON.response(StatusResponse(redis: "ok", lag: lag, pending: pending, agents: agents))
             } catch let e as RedisConnectionError {
                 var h = HTTPFields()
                 h[.retryAfter] = "1"

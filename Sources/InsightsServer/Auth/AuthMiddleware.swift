@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import InsightsModel
+
+/// The key a request was authenticated with, visible to the handlers of that request
+/// (a task-local set by ``AuthMiddleware``; nil when authentication is off).
+public struct Principal: Sendable {
+    public let key: APIKey
+    let index: Int
+    let limiter: RateLimiter
+    /// Effective ingest limit (events/s; 0: unlimited) and bucket size.
+    let rate: Double
+    let burst: Double
+
+    @TaskLocal public static var current: Principal?
+
+    /// nil: every agent (no key restriction, or authentication off).
+    static var allowedAgents: Set<String>? {
+        guard let p = current, case .only(let set) = p.key.agents else { return nil }
+        return set
+    }
+
+    static func allows(_ agent: String) -> Bool { current?.key.agents.allows(agent) ?? true }
+
+    /// 403 if an agent is outside the key's list.
+    static func checkAgents(_ agents: some Sequence<String>) throws {
+        guard let p = current else { return }
+        for a in agents where !p.key.agents.allows(a) {
+            throw APIError(.forbidden, "agent not allowed", detail: "the key '\(p.key.name)' may not access agent '\(a)'")
+        }
+    }
+
+    /// The `agent_id` strings of a raw batch (array or `{"events": [...]}`), including those of
+    /// events that failed to decode: a batch naming a foreign agent is refused even if that event
+    /// is invalid. Used only when a key is limited and an event failed (a second parse).
+    static func agentIDs(inRawBatch json: Data) -> [String] {
+        guard let root = try? JSONValue.parse(json) else { return [] }
+        let elements = root.arrayValue ?? root["events"]?.arrayValue ?? []
+        return elements.compactMap { $0["agent_id"]?.stringValue }
+    }
+
+    /// Before an ingest writes anything: every agent must be allowed (else 403) and the key's
+    /// bucket must hold `events` tokens (else 429 with Retry-After). All or nothing.
+    static func authorizeIngest(agents: some Sequence<String>, events: Int) throws {
+        guard let p = current else { return }
+        try checkAgents(agents)
+        guard p.rate > 0 else { return }
+        switch p.limiter.admit(p.index, cost: events, rate: p.rate, burst: p.burst, now: p.limiter.now()) {
+        case .admitted: return
+        case .refused(let seconds):
+            var h = HTTPFields()
+            h[.retryAfter] = String(seconds)
+            throw APIError(.tooManyRequests, "rate limit exceeded", detail: """
+                the key '\(p.key.name)' may ingest \(APIKey.number(p.rate)) events/s (burst \(APIKey.number(p.burst))); \
+                this batch of \(events) events was not written: retry in \(seconds) s
+                """, headers: h)
+        }
+    }
+}
+
+/// Which credential a route needs.
+public enum RouteAccess: Sendable, Equatable {
+    /// No key: `/health`, the dashboard page and its files, `/openapi.json` (they hold no data).
+    case open
+    /// Any valid key, whatever its scopes (`/ready`).
+    case anyKey
+    case scope(Scope)
+    /// Not in the table: refused to every key (a new route is never open by accident).
+    case unlisted
+
+    /// The route table. Paths with `.`/`..`/empty segments or percent-escapes are never matched.
+    public static func of(method: HTTPRequest.Method, path: String) -> RouteAccess {
+        let get = method == .get || method == .head
+        if path == "/" { return get ? .open : .unlisted }
+        guard path.hasPrefix("/"), !path.contains("%") else { return .unlisted }
+        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return .unlisted }
+        switch (get, method == .post, segments.count) {
+        case (true, _, 1) where segments[0] == "health" || segments[0] == "openapi.json": return .open
+        case (true, _, 1) where segments[0] == "ready": return .anyKey
+        case (true, _, 2) where segments[0] == "assets" || segments[0] == "vendor": return .open
+        case (_, true, 3) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "events": return .scope(.ingest)
+        case (true, _, 3) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "agents": return .scope(.read)
+        case (true, _, 3) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "status": return .scope(.admin)
+        case (true, _, 4...) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "analytics": return .scope(.read)
+        default: return .unlisted
+        }
+    }
+}
+
+/// Checks `Authorization: Bearer <key>` on every route but the open ones: 401 (with
+/// `WWW-Authenticate: Bearer`) for a missing or unknown key, 403 for a missing scope, an
+/// unlisted route or an `agent_id` query parameter outside the key's agents. Then runs the
+/// handler with ``Principal/current`` set. With no keys configured it lets everything through.
+public struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let store: APIKeyStore
+    let limiter: RateLimiter
+
+    public init(store: APIKeyStore, limiter: RateLimiter = RateLimiter()) {
+        self.store = store
+        self.limiter = limiter
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if store.isEmpty { return try await next(request, context) }
+        let access = RouteAccess.of(method: request.method, path: request.uri.path)
+        if access == .open { return try await next(request, context) }
+        guard let header = request.headers[.authorization] else {
+            throw Self.unauthorized("missing API key", detail: "send the header Authorization: Bearer <key>", invalid: false)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw Self.unauthorized("missing API key", detail: "the Authorization header must be: Bearer <key>", invalid: true)
+        }
+        let secret = parts[1].trimmingCharacters(in: .whitespaces)
+        guard let (index, key) = store.authenticate(secret) else {
+            throw Self.unauthorized("invalid API key", detail: "the key is not known to this service", invalid: true)
+        }
+        switch access {
+        case .open, .anyKey: break
+        case .unlisted:
+            throw APIError(.forbidden, "forbidden", detail: "no scope grants \(request.method) \(request.uri.path)")
+        case .scope(let scope):
+            guard key.scopes.contains(scope) else {
+                throw APIError(.forbidden, "missing scope", detail: "the key '\(key.name)' lacks the scope '\(scope.rawValue)' needed for \(request.method) \(request.uri.path)")
+            }
+        }
+        let rate: Double
+        switch key.rate {
+        case .default: rate = store.defaultRate
+        case .unlimited: rate = 0
+        case .perSecond(let r): rate = r
+        }
+        let burst: Double = key.burst ?? Swift.max(1, 2 * rate)
+        let principal = Principal(key: key, index: index, limiter: limiter, rate: rate, burst: burst)
+        return try await Principal.$current.withValue(principal) {
+            // Every agent_id the request names (a repeated parameter too) must be the key's.
+            try Principal.checkAgents(request.uri.queryParameters.getAll("agent_id").map { String($0) })
+            return try await next(request, context)
+        }
+    }
+
+    static func unauthorized(_ error: String, detail: String, invalid: Bool) -> APIError {
+        var h = HTTPFields()
+        h[.wwwAuthenticate] = invalid ? #"Bearer realm="insights", error="invalid_token""# : #"Bearer realm="insights""#
+        return APIError(.unauthorized, error, detail: detail, headers: h)
+    }
+}

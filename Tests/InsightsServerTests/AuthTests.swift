@@ -1,0 +1,481 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import InsightsModel
+@testable import InsightsServer
+import InsightsTestSupport
+import RedisClient
+import Testing
+
+/// The secrets of the test keys (plaintext entries, hashed at load like INSIGHTS_API_KEYS).
+enum K {
+    static let acmeRead = "acme-read-0123456789"
+    static let acmeIngest = "acme-ingest-0123456789"
+    static let acmeAdmin = "acme-admin-0123456789"
+    static let acmeAll = "acme-all-0123456789"
+    static let otherAll = "other-all-0123456789"
+    static let root = "root-all-agents-0123456789"
+    static let wrong = "not-a-configured-key-0123"
+
+    static let config = """
+        key:\(acmeRead) scopes=read agents=acme name=acme-read
+        key:\(acmeIngest) scopes=ingest agents=acme name=acme-ingest
+        key:\(acmeAdmin) scopes=admin agents=acme name=acme-admin
+        key:\(acmeAll) scopes=ingest,read,admin agents=acme name=acme-all rate=0
+        key:\(otherAll) scopes=ingest,read,admin agents=other name=other-all
+        key:\(root) scopes=ingest,read,admin agents=* name=root rate=none
+        """
+
+    static func store() throws -> APIKeyStore {
+        try APIKeyStore.load(environmentValue: config, file: nil)
+    }
+
+    static func bearer(_ key: String?) -> HTTPFields {
+        var h = HTTPFields()
+        if let key { h[.authorization] = "Bearer \(key)" }
+        return h
+    }
+}
+
+@Suite("SHA-256")
+struct DigestTests {
+    /// FIPS 180-2 appendix B / NIST CAVS examples.
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+    ])
+    func vectors(input: String, expected: String) {
+        #expect(SHA256.hex(input) == expected)
+    }
+
+    @Test func millionAs() {
+        #expect(SHA256.hex([UInt8](SHA256.digest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// Lengths around the padding boundary (55, 56, 63, 64 bytes), checked against sha256sum.
+    @Test func paddingBoundaries() {
+        #expect(SHA256.hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        #expect(SHA256.hex(String(repeating: "a", count: 56)) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
+        #expect(SHA256.hex(String(repeating: "a", count: 64)) == "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+    }
+}
+
+@Suite("API keys: configuration")
+struct KeyConfigTests {
+    @Test func parsesEveryAttribute() throws {
+        let d = String(repeating: "ab", count: 32)
+        let keys = try APIKeyStore.parse("""
+            # team A
+            sha256:\(d) scopes=read,ingest agents=acme,beta name=team-a rate=2000 burst=500
+
+            sha256:\(d.uppercased().replacingOccurrences(of: "AB", with: "CD")) scopes=admin agents=* rate=none  # ops
+            """, source: "f", allowPlaintext: false)
+        #expect(keys.count == 2)
+        #expect(keys[0].name == "team-a" && keys[0].scopes == [.read, .ingest] && keys[0].agents == .only(["acme", "beta"]))
+        #expect(keys[0].rate == .perSecond(2000) && keys[0].burst == 500 && SHA256.hex(keys[0].digest) == d)
+        #expect(keys[1].agents == .all && keys[1].rate == .unlimited && keys[1].scopes == [.admin])
+        #expect(keys[1].name == "key-cdcdcdcd")
+        // The printed line parses back to the same key.
+        #expect(try APIKeyStore.parse(keys[0].configLine, source: "x", allowPlaintext: false) == [keys[0]])
+    }
+
+    @Test func plaintextIsHashedAtLoad() throws {
+        let store = try APIKeyStore.load(environmentValue: "key:secret-secret-1234 scopes=read agents=a;key:another-secret-5678 scopes=ingest agents=b",
+                                         file: nil)
+        #expect(store.keys.count == 2)
+        #expect(store.keys[0].digest == SHA256.digest(Array("secret-secret-1234".utf8)))
+        #expect(store.authenticate("another-secret-5678")?.key.agents == .only(["b"]))
+        #expect(store.authenticate("secret-secret-123") == nil)
+    }
+
+    /// Each bad entry: the entry number and a message naming the problem.
+    @Test(arguments: [
+        ("sha256:abcd scopes=read agents=a", 1, "64 hex digits"),
+        ("\nsha256:\(String(repeating: "zz", count: 32)) scopes=read agents=a", 2, "64 hex digits"),
+        ("key:short scopes=read agents=a", 1, "at least 16"),
+        ("plain-secret-1234567 scopes=read agents=a", 1, "starts with sha256"),
+        ("key:long-enough-secret-1 agents=a", 1, "scopes= is required"),
+        ("key:long-enough-secret-1 scopes=read", 1, "agents= is required"),
+        ("key:long-enough-secret-1 scopes=read,write agents=a", 1, "unknown scope 'write'"),
+        ("key:long-enough-secret-1 scopes= agents=a", 1, "unknown scope ''"),
+        ("key:long-enough-secret-1 scopes=read agents=a{b}", 1, "invalid agent id"),
+        ("key:long-enough-secret-1 scopes=read agents=a,,b", 1, "invalid agent id"),
+        ("key:long-enough-secret-1 scopes=read agents=a rate=-5", 1, "rate must be"),
+        ("key:long-enough-secret-1 scopes=read agents=a rate=fast", 1, "rate must be"),
+        ("key:long-enough-secret-1 scopes=read agents=a burst=0", 1, "burst must be"),
+        ("key:long-enough-secret-1 scopes=read agents=a color=red", 1, "unknown attribute 'color'"),
+        ("key:long-enough-secret-1 scopes=read agents=a agents=b", 1, "given twice"),
+        ("key:long-enough-secret-1 scopes=read agents=a name=has/slash", 1, "name must be"),
+        ("key:long-enough-secret-1 scopes=read agents=a oops", 1, "expected name=value"),
+        ("key:long-enough-secret-1 scopes=read agents=a\nkey:long-enough-secret-1 scopes=ingest agents=b", 2, "configured twice"),
+        ("key:long-enough-secret-1 scopes=read agents=a name=x\nkey:long-enough-secret-2 scopes=ingest agents=b name=x", 2, "used twice"),
+    ])
+    func rejects(text: String, line: Int, message: String) {
+        #expect {
+            _ = try APIKeyStore.load(environmentValue: text, file: nil)
+        } throws: { error in
+            guard let e = error as? KeyConfigError else { return false }
+            return e.line == line && e.message.contains(message) && e.source == "INSIGHTS_API_KEYS"
+        }
+    }
+
+    @Test func keysFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("insights-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("keys").path
+        let digest = SHA256.hex("file-key-0123456789")
+        try "# keys\n\nsha256:\(digest) scopes=read agents=acme name=f\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let store = try APIKeyStore.load(environmentValue: "key:env-key-0123456789 scopes=ingest agents=*", file: good)
+        #expect(store.keys.map(\.name) == ["key-" + String(SHA256.hex("env-key-0123456789").prefix(8)), "f"])
+        #expect(store.authenticate("file-key-0123456789")?.key.name == "f")
+
+        // A plaintext key in a file is refused (files hold digests only), with the file and line named.
+        let bad = dir.appendingPathComponent("bad").path
+        try "sha256:\(digest) scopes=read agents=acme\nkey:file-plain-0123456 scopes=read agents=acme\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect { _ = try APIKeyStore.load(environmentValue: nil, file: bad) } throws: { e in
+            (e as? KeyConfigError).map { $0.source == bad && $0.line == 2 && $0.message.contains("only in INSIGHTS_API_KEYS") } ?? false
+        }
+        // The same key in the env and the file.
+        #expect { _ = try APIKeyStore.load(environmentValue: "key:file-key-0123456789 scopes=read agents=a", file: good) } throws: { e in
+            (e as? KeyConfigError)?.message.contains("configured twice") ?? false
+        }
+        #expect { _ = try APIKeyStore.load(environmentValue: nil, file: dir.appendingPathComponent("missing").path) } throws: { e in
+            (e as? KeyConfigError)?.message.contains("cannot read the keys file") ?? false
+        }
+        // Only comments: no keys.
+        #expect(try APIKeyStore.load(environmentValue: " \n# nothing\n", file: nil).isEmpty)
+    }
+
+    @Test func constantTimeCompare() throws {
+        #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equals([0, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equals([1, 2], [1, 2, 3]))
+        // The lookup compares digests (never the secret) against every key, matched or not:
+        // no early exit, so its time does not depend on which key (if any) matched.
+        let store = try K.store()
+        for secret in [K.acmeRead, K.root, K.wrong] {
+            var calls = 0
+            var compared: [[UInt8]] = []
+            let found = store.authenticate(secret) { a, b in
+                calls += 1
+                compared.append(b)
+                return ConstantTime.equals(a, b)
+            }
+            #expect(calls == store.keys.count)
+            #expect(compared.allSatisfy { $0 == SHA256.digest(Array(secret.utf8)) })
+            #expect(found?.key.name == (secret == K.wrong ? nil : secret == K.root ? "root" : "acme-read"))
+        }
+    }
+}
+
+@Suite("Bind policy")
+struct BindPolicyTests {
+    @Test(arguments: ["127.0.0.1", "127.1.2.3", "127.255.255.255", "localhost", "LOCALHOST", "::1", "[::1]", "0:0:0:0:0:0:0:1"])
+    func loopback(host: String) {
+        #expect(BindPolicy.isLoopback(host))
+        #expect(BindPolicy.decide(host: host, keysConfigured: false, insecure: false) == .loopbackWithoutKeys)
+    }
+
+    @Test(arguments: ["0.0.0.0", "::", "", "192.168.1.10", "10.0.0.1", "128.0.0.1", "127.0.0", "127.0.0.1.5", "127.0.0.256",
+                      "localhost.example.com", "example.com", "::2", "127.0.0.01x"])
+    func notLoopback(host: String) {
+        #expect(!BindPolicy.isLoopback(host))
+        guard case .refused(let message) = BindPolicy.decide(host: host, keysConfigured: false, insecure: false) else {
+            Issue.record("\(host) should be refused without keys")
+            return
+        }
+        #expect(message.contains("--insecure") && message.contains("INSIGHTS_API_KEYS"))
+        if case .insecure = BindPolicy.decide(host: host, keysConfigured: false, insecure: true) {} else {
+            Issue.record("\(host) with --insecure should be allowed with a warning")
+        }
+        #expect(BindPolicy.decide(host: host, keysConfigured: true, insecure: false) == .authenticated)
+    }
+}
+
+@Suite("Rate limiter")
+struct RateLimiterTests {
+    /// rate 10/s, burst 20, times given by hand.
+    @Test func tokenBucket() {
+        let l = RateLimiter()
+        #expect(l.admit(1, cost: 15, rate: 10, burst: 20, now: 0) == .admitted)  // 20 → 5
+        #expect(l.admit(1, cost: 10, rate: 10, burst: 20, now: 0) == .refused(retryAfter: 1))  // needs 5 more: 0.5 s → 1
+        #expect(l.admit(2, cost: 20, rate: 10, burst: 20, now: 0) == .admitted)  // another key has its own bucket
+        #expect(l.admit(1, cost: 10, rate: 10, burst: 20, now: 0.5) == .admitted)  // 5 + 5 = 10 → 0
+        #expect(l.admit(1, cost: 20, rate: 10, burst: 20, now: 0.5) == .refused(retryAfter: 2))  // needs 20: 2 s
+        #expect(l.admit(1, cost: 1, rate: 10, burst: 20, now: 0.55) == .refused(retryAfter: 1))  // 0.5 token
+        #expect(l.admit(1, cost: 20, rate: 10, burst: 20, now: 100) == .admitted)  // refilled, capped at 20 → 0
+        #expect(l.admit(1, cost: 0, rate: 10, burst: 20, now: 100) == .admitted)
+    }
+
+    /// A batch larger than the burst waits for a full bucket, then leaves it in debt.
+    @Test func batchLargerThanBurst() {
+        let l = RateLimiter()
+        #expect(l.admit(1, cost: 5, rate: 10, burst: 20, now: 0) == .admitted)  // 15
+        #expect(l.admit(1, cost: 50, rate: 10, burst: 20, now: 0) == .refused(retryAfter: 1))  // needs 20 − 15 = 5: 0.5 s
+        #expect(l.admit(1, cost: 50, rate: 10, burst: 20, now: 0.5) == .admitted)  // full (20) → −30
+        #expect(l.admit(1, cost: 10, rate: 10, burst: 20, now: 1.5) == .refused(retryAfter: 3))  // −20: needs 30 → 3 s
+        #expect(l.admit(1, cost: 10, rate: 10, burst: 20, now: 4.5) == .admitted)  // 10 → 0
+    }
+}
+
+/// Every endpoint × {no key, wrong key, another tenant's key, right key with the wrong scope,
+/// right key}, against a private redis-server holding agents `acme` and `other`.
+@Suite("API keys: endpoints")
+struct AuthEndpointTests {
+    let f: ServerFixture
+
+    init() throws { f = try ServerFixture() }
+
+    func app(_ store: APIKeyStore, limiter: RateLimiter = RateLimiter()) throws -> some ApplicationProtocol {
+        var config = ServerConfiguration(port: 0)
+        config.apiKeys = store
+        config.rateLimiter = limiter
+        return try f.app(config)
+    }
+
+    struct Endpoint: CustomStringConvertible {
+        var method: HTTPRequest.Method
+        var uri: String
+        /// A key with the right agents but not the needed scope (nil: any key will do).
+        var wrongScope: String?
+        /// What `otherAll` (all scopes, agent `other` only) gets.
+        var otherTenant: HTTPResponse.Status
+        var description: String { "\(method) \(uri)" }
+    }
+
+    var endpoints: [Endpoint] {
+        let w = "agent_id=acme"
+        var list = [
+            Endpoint(method: .post, uri: "/api/v1/events", wrongScope: K.acmeRead, otherTenant: .forbidden),
+            Endpoint(method: .get, uri: "/api/v1/agents", wrongScope: K.acmeIngest, otherTenant: .ok),
+            Endpoint(method: .get, uri: "/api/v1/status", wrongScope: K.acmeRead, otherTenant: .ok),
+            Endpoint(method: .get, uri: "/ready", wrongScope: nil, otherTenant: .ok),
+            Endpoint(method: .get, uri: "/api/v1/analytics/users/journey/s1?\(w)", wrongScope: K.acmeAdmin, otherTenant: .forbidden),
+            // Without agent_id another tenant's key does not find acme's session: 404, nothing leaked.
+            Endpoint(method: .get, uri: "/api/v1/analytics/users/journey/s1", wrongScope: K.acmeIngest, otherTenant: .notFound),
+        ]
+        for path in ["conversations/metrics", "conversations/timeseries", "nlu/metrics", "users/drop-off",
+                     "business/automation-rate", "business/cost-savings", "dashboard/overview"] {
+            list.append(Endpoint(method: .get, uri: "/api/v1/analytics/\(path)?\(w)", wrongScope: K.acmeIngest, otherTenant: .forbidden))
+        }
+        return list
+    }
+
+    func seed(_ client: some TestClientProtocol) async throws {
+        try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer(K.root), body: try body(f.all)) { r in
+            #expect(r.status == .ok)
+            let accepted = try object(r)["accepted"] as? Int
+            #expect(accepted == f.all.count)
+        }
+        try await f.drain()
+    }
+
+    @Test func everyEndpointEveryCredential() async throws {
+        let f = self.f, endpoints = self.endpoints
+        let event = try body([ServerFixture.ev("n1", f.B + 50_000, "user_message", "s9")])
+        try await app(try K.store()).test(.router) { client in
+            try await seed(client)
+            for e in endpoints {
+                let payload = e.method == .post ? event : nil
+                func run(_ key: String?, _ check: @escaping @Sendable (TestResponse) throws -> Void) async throws {
+                    try await client.execute(uri: e.uri, method: e.method, headers: K.bearer(key), body: payload) { r in try check(r) }
+                }
+                // No key, wrong key: 401 with WWW-Authenticate and a JSON error.
+                for key in [nil, K.wrong] {
+                    try await run(key) { r in
+                        #expect(r.status == .unauthorized, "\(e) key \(key ?? "none")")
+                        #expect(r.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true, "\(e)")
+                        let error = try object(r)["error"] as? String
+                        #expect(error == (key == nil ? "missing API key" : "invalid API key"), "\(e)")
+                    }
+                }
+                try await run(K.otherAll) { r in
+                    #expect(r.status == e.otherTenant, "\(e) other tenant")
+                    let text = String(buffer: r.body)
+                    #expect(!text.contains("acme") || r.status == .forbidden, "\(e) leaks acme: \(text)")
+                }
+                if let wrong = e.wrongScope {
+                    try await run(wrong) { r in
+                        #expect(r.status == .forbidden, "\(e) wrong scope")
+                        let error = try object(r)["error"] as? String
+                        #expect(error == "missing scope", "\(e)")
+                    }
+                }
+                // The right key: the one with just the needed scope (acmeAll for /ready).
+                let right = e.uri.hasPrefix("/api/v1/events") ? K.acmeIngest
+                    : e.uri.hasPrefix("/api/v1/status") ? K.acmeAdmin
+                    : e.uri.hasPrefix("/ready") ? K.acmeIngest : K.acmeRead
+                try await run(right) { r in #expect(r.status == .ok, "\(e) right key: \(String(buffer: r.body))") }
+            }
+            // What the right keys see.
+            try await client.execute(uri: "/api/v1/agents", method: .get, headers: K.bearer(K.acmeRead)) { r in
+                let agents = try object(r)["agents"] as? [String]
+                #expect(agents == ["acme"])
+            }
+            try await client.execute(uri: "/api/v1/agents", method: .get, headers: K.bearer(K.otherAll)) { r in
+                let agents = try object(r)["agents"] as? [String]
+                #expect(agents == ["other"])
+            }
+            try await client.execute(uri: "/api/v1/agents", method: .get, headers: K.bearer(K.root)) { r in
+                let agents = try object(r)["agents"] as? [String]
+                #expect(agents == ["acme", "other"])
+            }
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: K.bearer(K.acmeAdmin)) { r in
+                let o = try object(r)
+                let agents = try #require(o["agents"] as? [String: [String: Int]])
+                #expect(Set(agents.keys) == ["acme"] && o["lag"] as? Int == agents["acme"]?["lag"])
+            }
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: K.bearer(K.root)) { r in
+                let agents = try #require(try object(r)["agents"] as? [String: Any])
+                #expect(Set(agents.keys) == ["acme", "other"])
+            }
+            try await client.execute(uri: "/api/v1/analytics/conversations/metrics?agent_id=acme&start_date=\(q(ISO8601.format(ms: f.H * 1000)))&end_date=\(q(ISO8601.format(ms: (f.H + 3600) * 1000)))",
+                                     method: .get, headers: K.bearer(K.acmeRead)) { r in
+                let total = try object(r)["total_conversations"] as? Int
+                #expect(total == 3)  // s1, s2 and s9 (posted by the matrix with the right ingest key)
+            }
+            // Journey without agent_id: found among the key's agents only.
+            try await client.execute(uri: "/api/v1/analytics/users/journey/s1", method: .get, headers: K.bearer(K.acmeRead)) { r in
+                let j = try object(r)
+                #expect(j["agent_id"] as? String == "acme" && (j["journey"] as? [Any])?.count == 10)
+            }
+            try await client.execute(uri: "/api/v1/analytics/users/journey/x1", method: .get, headers: K.bearer(K.acmeRead)) { r in
+                #expect(r.status == .notFound)  // x1 belongs to `other`
+            }
+            try await client.execute(uri: "/api/v1/analytics/users/journey/x1", method: .get, headers: K.bearer(K.otherAll)) { r in
+                let agent = try object(r)["agent_id"] as? String
+                #expect(agent == "other")
+            }
+            try await client.execute(uri: "/api/v1/analytics/users/journey/x1?agent_id=other", method: .get, headers: K.bearer(K.acmeRead)) { r in
+                #expect(r.status == .forbidden)
+            }
+        }
+    }
+
+    @Test func openRoutesAndDenyByDefault() async throws {
+        try await app(try K.store()).test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { r in #expect(r.status == .ok) }
+            // The dashboard's page and files and the OpenAPI document need no key (they may be 404 if absent).
+            for uri in ["/", "/assets/app.js", "/vendor/chart.min.js", "/openapi.json"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status != .unauthorized && r.status != .forbidden, "\(uri)")
+                }
+            }
+            // Any route not in the table: 401 without a key, 403 with any valid key (even all scopes).
+            for (method, uri) in [(HTTPRequest.Method.get, "/api/v1/secret-new-route"), (.delete, "/api/v1/events"),
+                                  (.post, "/api/v1/agents"), (.get, "/api/v2/agents"), (.get, "/nope"),
+                                  (.get, "/assets/../api/v1/agents"), (.get, "/api/v1/analytics/../status"),
+                                  (.get, "/api/v1//agents"), (.get, "/api/v1/%61gents")] {
+                try await client.execute(uri: uri, method: method) { r in #expect(r.status == .unauthorized, "\(method) \(uri)") }
+                try await client.execute(uri: uri, method: method, headers: K.bearer(K.root)) { r in
+                    #expect(r.status == .forbidden, "\(method) \(uri)")
+                    let error = try object(r)["error"] as? String
+                    #expect(error == "forbidden")
+                }
+            }
+            // Malformed Authorization headers.
+            for header in ["Basic \(K.root)", K.root, "Bearer", "Bearer  ", "bearer \(K.root)x"] {
+                var h = HTTPFields()
+                h[.authorization] = header
+                try await client.execute(uri: "/api/v1/agents", method: .get, headers: h) { r in
+                    #expect(r.status == .unauthorized, "\(header)")
+                }
+            }
+            var h = HTTPFields()
+            h[.authorization] = "bearer \(K.root)"  // the scheme is case-insensitive
+            try await client.execute(uri: "/api/v1/agents", method: .get, headers: h) { r in #expect(r.status == .ok) }
+            // A repeated agent_id: every value is checked.
+            try await client.execute(uri: "/api/v1/analytics/conversations/metrics?agent_id=acme&agent_id=other", method: .get,
+                                     headers: K.bearer(K.acmeRead)) { r in #expect(r.status == .forbidden) }
+            try await client.execute(uri: "/api/v1/analytics/conversations/metrics?agent_id=other&agent_id=acme", method: .get,
+                                     headers: K.bearer(K.acmeRead)) { r in #expect(r.status == .forbidden) }
+        }
+    }
+
+    @Test func ingestWithOneForeignAgentWritesNothing() async throws {
+        let f = self.f
+        let mixed = try body([ServerFixture.ev("m1", f.B, "user_message", "s1"), ServerFixture.ev("m2", f.B, "user_message", "s2"),
+                              ServerFixture.ev("m3", f.B, "user_message", "s3", agent: "other")])
+        // An event naming a foreign agent refuses the batch even if it is invalid (confidence 5).
+        let invalidForeign = try body([ServerFixture.ev("m4", f.B, "user_message", "s1"),
+                                       ServerFixture.ev("m5", f.B, "intent_classified", "s1", agent: "other", conf: 5)])
+        try await app(try K.store()).test(.router) { client in
+            for batch in [mixed, invalidForeign] {
+                try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer(K.acmeIngest), body: batch) { r in
+                    #expect(r.status == .forbidden)
+                    let o = try object(r)
+                    #expect(o["error"] as? String == "agent not allowed" && (o["detail"] as? String)?.contains("'other'") == true)
+                }
+            }
+            #expect(try await f.client.send("DBSIZE").int == 0)
+            // The same batch with the root key is written whole.
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer(K.root), body: mixed) { r in
+                let accepted = try object(r)["accepted"] as? Int
+                #expect(accepted == 3)
+            }
+            #expect(try await f.client.send("XLEN", "ins:{acme}:stream").int == 2)
+            #expect(try await f.client.send("XLEN", "ins:{other}:stream").int == 1)
+        }
+    }
+
+    @Test func ingestRateLimit() async throws {
+        let f = self.f
+        let store = try APIKeyStore.load(environmentValue: """
+            key:slow-key-0123456789 scopes=ingest agents=acme name=slow rate=1 burst=5
+            key:default-key-0123456789 scopes=ingest agents=acme name=dflt
+            """, file: nil, defaultRate: 2)
+        let B = f.B
+        @Sendable func batch(_ prefix: String, _ n: Int) throws -> ByteBuffer {
+            try body((0..<n).map { ServerFixture.ev("\(prefix)\($0)", B + Int64($0), "user_message", "s-\(prefix)") })
+        }
+        // A clock that stands still: the Retry-After values are exact however slow the machine is.
+        let limiter = RateLimiter(clock: { 100 })
+        try await app(store, limiter: limiter).test(.router) { client in
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer("slow-key-0123456789"), body: try batch("a", 5)) { r in
+                #expect(r.status == .ok)
+                let accepted = try object(r)["accepted"] as? Int
+                #expect(accepted == 5)
+            }
+            // The bucket is empty: 3 events need 3 s at 1 event/s.
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer("slow-key-0123456789"), body: try batch("b", 3)) { r in
+                #expect(r.status == .tooManyRequests)
+                #expect(r.headers[.retryAfter] == "3")
+                let o = try object(r)
+                #expect(o["error"] as? String == "rate limit exceeded" && o["accepted"] == nil)
+            }
+            // Invalid events cost nothing and are not a 2xx for dropped events: the 400s stay 400s.
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer("slow-key-0123456789"), body: ByteBuffer(string: "[1,")) { r in
+                #expect(r.status == .badRequest)
+            }
+            // Nothing of the refused batch was written.
+            #expect(try await f.client.send("XLEN", "ins:{acme}:stream").int == 5)
+            let ids = try await f.client.send("XRANGE", "ins:{acme}:stream", "-", "+").array ?? []
+            #expect(ids.count == 5)
+            #expect(!ids.contains { String(describing: $0).contains("\"b0\"") })
+            // The default rate (2/s, burst 4) applies to a key without rate=; buckets are per key.
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer("default-key-0123456789"), body: try batch("c", 4)) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer("default-key-0123456789"), body: try batch("d", 2)) { r in
+                #expect(r.status == .tooManyRequests && r.headers[.retryAfter] == "1")
+            }
+            #expect(try await f.client.send("XLEN", "ins:{acme}:stream").int == 9)
+        }
+    }
+
+    /// With no keys configured, nothing asks for one (the loopback-only default, `make run`).
+    @Test func noKeysNoAuthentication() async throws {
+        try await app(APIKeyStore()).test(.router) { client in
+            try await client.execute(uri: "/api/v1/agents", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: K.bearer(K.wrong)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/v1/events", method: .post,
+                                     body: try body([ServerFixture.ev("z", f.B, "user_message", "s")])) { r in #expect(r.status == .ok) }
+        }
+    }
+}
