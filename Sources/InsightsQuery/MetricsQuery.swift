@@ -40,10 +40,15 @@ public struct MetricsQuery: Sendable {
         if buckets.isEmpty { return [] }
         let p = Self.prefix(agent)
         let replies = try await client.pipeline(buckets.map { RedisCommand("HGETALL", p + $0.keySuffix) })
-        return try replies.map { reply in
+        // A loop, not `try replies.map { … throw … }`: that closure crashes the Swift 6.3.1 optimizer
+        // (signal 11 in LLVM CoroSplit) in release builds (`make bench`).
+        var out: [[String: String]] = []
+        out.reserveCapacity(replies.count)
+        for reply in replies {
             guard let f = try reply.get().fieldValues else { throw QueryError.badReply("\(reply)") }
-            return f
+            out.append(f)
         }
+        return out
     }
 
     // MARK: Metrics from sums (pure)
@@ -108,7 +113,11 @@ public struct MetricsQuery: Sendable {
     public func costSavings(agent: String, start: Int64, end: Int64, costPerInteraction: Double = 5.0,
                             now: Int64 = EventClock.nowMs()) async throws -> CostSavings {
         let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
-        return CostSavings(
+        return Self.cost(s, plan, costPerInteraction)
+    }
+
+    static func cost(_ s: BucketSums, _ plan: BucketPlan, _ costPerInteraction: Double) -> CostSavings {
+        CostSavings(
             totalConversations: s.outSessions, automatedConversations: s.outAutomated,
             automationRate: Self.automation(s), costSavings: Double(s.outAutomated) * costPerInteraction,
             costPerInteraction: costPerInteraction, resolution: plan.resolution,
@@ -130,17 +139,17 @@ public struct MetricsQuery: Sendable {
     public static let headlineMetrics = [
         "total_conversations", "total_messages", "total_events", "avg_conversation_length", "completion_rate",
         "avg_response_time_ms", "avg_confidence", "low_confidence_rate", "fallback_rate", "total_classifications",
-        "automation_rate",
+        "automation_rate", "p95_response_time_ms", "cost_savings",
     ]
 
-    static func headline(_ c: ConversationMetrics, _ n: NLUMetrics, _ a: Double) -> [String: Double] {
+    static func headline(_ c: ConversationMetrics, _ n: NLUMetrics, _ a: Double, _ cs: CostSavings) -> [String: Double] {
         [
             "total_conversations": Double(c.totalConversations), "total_messages": Double(c.totalMessages),
             "total_events": Double(c.totalEvents), "avg_conversation_length": c.avgConversationLength,
             "completion_rate": c.completionRate, "avg_response_time_ms": c.avgResponseTimeMs,
             "avg_confidence": n.avgConfidence, "low_confidence_rate": n.lowConfidenceRate,
             "fallback_rate": n.fallbackRate, "total_classifications": Double(n.totalClassifications),
-            "automation_rate": a,
+            "automation_rate": a, "p95_response_time_ms": c.p95ResponseTimeMs, "cost_savings": cs.costSavings,
         ]
     }
 
@@ -153,8 +162,9 @@ public struct MetricsQuery: Sendable {
     }
 
     /// The dashboard: [now − timeframe, now) and, for `changes`, the period of the same length before it.
-    /// Both windows are read in one pipeline.
-    public func overview(agent: String, timeframe: String, now: Int64 = EventClock.nowMs()) async throws -> DashboardOverview {
+    /// Both windows are read in one pipeline. `costPerInteraction` prices `cost_savings` (as `costSavings`).
+    public func overview(agent: String, timeframe: String, costPerInteraction: Double = 5.0,
+                         now: Int64 = EventClock.nowMs()) async throws -> DashboardOverview {
         guard let length = Self.timeframeMs(timeframe) else { throw QueryError.unknownTimeframe(timeframe) }
         let (cur, prev) = Self.overviewPlans(length: length, now: now, retention: retention)
         let hashes = try await read(agent: agent, buckets: cur.buckets + prev.buckets)
@@ -163,14 +173,17 @@ public struct MetricsQuery: Sendable {
             if i < cur.buckets.count { cs.add(h) } else { ps.add(h) }
         }
         let c = Self.conversation(cs, cur), n = Self.nlu(cs, cur), a = Self.automation(cs)
-        let now = Self.headline(c, n, a)
-        let before = Self.headline(Self.conversation(ps, prev), Self.nlu(ps, prev), Self.automation(ps))
+        let money = Self.cost(cs, cur, costPerInteraction)
+        let now = Self.headline(c, n, a, money)
+        let before = Self.headline(Self.conversation(ps, prev), Self.nlu(ps, prev), Self.automation(ps),
+                                   Self.cost(ps, prev, costPerInteraction))
         var changes: [String: Double?] = [:]
         for k in Self.headlineMetrics {
             let p = before[k] ?? 0, v = now[k] ?? 0
             changes[k] = p == 0 ? Double?.none : (v - p) / p * 100
         }
-        return DashboardOverview(timeframe: timeframe, conversationMetrics: c, nluMetrics: n, automationRate: a, changes: changes)
+        return DashboardOverview(timeframe: timeframe, conversationMetrics: c, nluMetrics: n, automationRate: a, costSavings: money,
+                                 changes: changes)
     }
 
     /// One point per bucket of `interval` in [start, end) (start rounded down, end up to the

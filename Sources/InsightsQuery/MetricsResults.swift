@@ -123,6 +123,8 @@ public struct DashboardOverview: Sendable, Codable, Equatable {
     public var conversationMetrics: ConversationMetrics
     public var nluMetrics: NLUMetrics
     public var automationRate: Double
+    /// Addition: the finalized-session counts and savings of the current period (as `business/cost-savings`).
+    public var costSavings: CostSavings
     /// Headline metric → % change against the previous period of the same length; `null`
     /// (nil) when the previous value is 0.
     public var changes: [String: Double?]
@@ -132,6 +134,7 @@ public struct DashboardOverview: Sendable, Codable, Equatable {
         case conversationMetrics = "conversation_metrics"
         case nluMetrics = "nlu_metrics"
         case automationRate = "automation_rate"
+        case costSavings = "cost_savings"
         case changes
     }
 
@@ -141,6 +144,7 @@ public struct DashboardOverview: Sendable, Codable, Equatable {
         try c.encode(conversationMetrics, forKey: .conversationMetrics)
         try c.encode(nluMetrics, forKey: .nluMetrics)
         try c.encode(automationRate, forKey: .automationRate)
+        try c.encode(costSavings, forKey: .costSavings)
         var nested = c.nestedContainer(keyedBy: AnyKey.self, forKey: .changes)
         for (k, v) in changes.sorted(by: { $0.key < $1.key }) {
             if let v { try nested.encode(v, forKey: AnyKey(k)) } else { try nested.encodeNil(forKey: AnyKey(k)) }

@@ -190,6 +190,25 @@ struct MetricsQueryTests {
         #expect(week.changes["total_conversations"] == .some(nil))
     }
 
+    /// The dashboard's additions: cost savings of the current period and the changes of p95 and savings.
+    @Test func overviewCostSavingsAndP95Change() async throws {
+        try await load()
+        let o = try await query.overview(agent: "acme", timeframe: "24h", costPerInteraction: 2.5, now: nowMs)
+        // Current: s1 (ended, escalated) and s2 (dropped, automated); previous: s0 (automated).
+        #expect(o.costSavings.totalConversations == 2 && o.costSavings.automatedConversations == 1)
+        #expect(o.costSavings.costSavings == 2.5 && o.costSavings.costPerInteraction == 2.5)
+        #expect(o.costSavings.automationRate == 50)
+        #expect(o.changes["cost_savings"] == .some(0))  // 1 × 2.5 against 1 × 2.5
+        // p95: bin 32 (300 ms) now against bin 30 (200 ms) before: 2^(2/4) − 1.
+        let p95 = try #require(o.changes["p95_response_time_ms"] ?? nil)
+        #expect(close(p95, (pow(2, 0.5) - 1) * 100))
+        #expect(close(o.conversationMetrics.p95ResponseTimeMs, pow(2, 32.5 / 4)))
+        let free = try await query.overview(agent: "acme", timeframe: "24h", costPerInteraction: 0, now: nowMs)
+        #expect(free.costSavings.costSavings == 0 && free.changes["cost_savings"] == .some(nil))
+        let json = String(decoding: try JSONEncoder().encode(o), as: UTF8.self)
+        #expect(json.contains("\"cost_savings\":{") && json.contains("\"automated_conversations\":1"))
+    }
+
     @Test func timeseries() async throws {
         try await load()
         let t = try await query.timeseries(agent: "acme", start: B, end: B + 120_000, interval: .minute)
