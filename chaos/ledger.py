@@ -1,0 +1,329 @@
+"""Chaos suite: the events we generate, the ledger of what the service acknowledged, and the check.
+
+The expected Redis state is computed here, in Python, from the acknowledged events alone
+(docs/keys.md, docs/worker.md): bucket counters of every minute/hour/day bucket, session
+outcomes, journeys, seen sets, pending entries and dead letters. `verify` compares it with
+what is in Redis and returns a list of mismatches (empty = exact).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+
+MESSAGE_TYPES = {"user_message", "bot_response"}
+INTENTS = ["book_flight", "cancel", "refund", "greeting", "baggage", "seat_change"]
+CHANNELS = ["web", "slack", "whatsapp"]
+GRANULARITIES = (("m", 60), ("h", 3600), ("d", 86400))
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def rt_bin(rt: int) -> int:
+    """floor(4*log2(rt)), corrected against the bin's bounds exactly as lua/ingest.lua does."""
+    b = math.floor(4 * math.log(rt) / math.log(2))
+    while 2 ** ((b + 1) / 4) <= rt:
+        b += 1
+    while 2 ** (b / 4) > rt:
+        b -= 1
+    return b
+
+
+class Workload:
+    """Realistic conversations for a few agents, timestamps in the last few hours (buckets exist).
+
+    Each event is a dict in the API's JSON form plus the private key `_ts` (ms). Deterministic per seed.
+    """
+
+    def __init__(self, run_id: str, n_events: int, agents: int = 4, seed: int = 7, end_ratio: float = 0.8):
+        rng = random.Random(seed)
+        now = int(time.time() * 1000)
+        self.agents = [f"chaos{run_id}-{i}" for i in range(agents)]
+        self.events: list[dict] = []
+        self.by_id: dict[str, dict] = {}
+        sess = 0
+        while len(self.events) < n_events:
+            agent = self.agents[sess % agents]
+            sid = f"s{sess}"
+            sess += 1
+            # Sessions start between 3 h and 20 min ago; events 1-20 s apart.
+            ts = now - rng.randint(20 * 60_000, 3 * 3600_000)
+            channel = rng.choice(CHANNELS)
+            evs: list[tuple[str, dict, dict]] = [("conversation_start", {}, {})]
+            for _ in range(rng.randint(1, 4)):
+                evs.append(("user_message", {}, {}))
+                intent = rng.choice(INTENTS)
+                evs.append(("intent_classified", {"intent": intent}, {"confidence": rng.randint(30, 99) / 100}))
+                if rng.random() < 0.1:
+                    evs.append(("workflow_started", {"workflow": "w"}, {}))
+                    evs.append((rng.choice(["workflow_completed", "workflow_failed"]), {"workflow": "w"}, {}))
+                data = {"escalated_to_human": True} if rng.random() < 0.05 else {}
+                evs.append(("bot_response", data, {"response_time_ms": rng.randint(20, 4000)}))
+                if rng.random() < 0.05:
+                    evs.append((rng.choice(["api_call", "error", "entity_extracted", "user_feedback", "custom"]), {}, {}))
+            if rng.random() < end_ratio:
+                evs.append(("conversation_end", {}, {}))
+            for i, (etype, data, extra) in enumerate(evs):
+                ts += rng.randint(1000, 20_000)
+                e = {"event_id": f"{run_id}-{agent}-{sid}-{i}", "agent_id": agent, "session_id": sid,
+                     "event_type": etype, "timestamp": iso(ts), "channel": channel, "data": data, **extra}
+                e["_ts"] = ts
+                self.events.append(e)
+                self.by_id[e["event_id"]] = e
+        self.sessions = sess
+
+    def add_external(self, lines: list[str]) -> set[str]:
+        """Events another producer delivered (JSON lines of `insights simulate --ledger`); returns their ids."""
+        ids = set()
+        for line in lines:
+            if not line.strip():
+                continue
+            e = json.loads(line)
+            ts = datetime.strptime(e["timestamp"].replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
+            e["_ts"] = (ts - EPOCH) // timedelta(milliseconds=1)
+            e.setdefault("data", {})
+            self.events.append(e)
+            self.by_id[e["event_id"]] = e
+            if e["agent_id"] not in self.agents:
+                self.agents.append(e["agent_id"])
+            ids.add(e["event_id"])
+        return ids
+
+    def batches(self, size: int, rng_seed: int = 11) -> list[list[dict]]:
+        """Batches mixing agents, roughly in time order per session (a platform sends as it goes)."""
+        evs = sorted(self.events, key=lambda e: e["_ts"])
+        return [evs[i:i + size] for i in range(0, len(evs), size)]
+
+
+def wire(batch: list[dict]) -> bytes:
+    return json.dumps([{k: v for k, v in e.items() if k != "_ts"} for e in batch]).encode()
+
+
+class Ledger:
+    """event_ids the service acknowledged (a 2xx for their batch, not rejected). Thread-safe."""
+
+    def __init__(self):
+        self.ids: set[str] = set()
+        self.lock = threading.Lock()
+
+    def ack(self, ids):
+        with self.lock:
+            self.ids.update(ids)
+
+    def snapshot(self) -> set[str]:
+        with self.lock:
+            return set(self.ids)
+
+
+# ---------------------------------------------------------------------------
+# Expected state
+# ---------------------------------------------------------------------------
+
+def expected_buckets(events: list[dict]) -> dict[str, Counter]:
+    """key ('ins:{a}:b:<g>:<start>') -> Counter of fields, from the acknowledged events."""
+    out: dict[str, Counter] = defaultdict(Counter)
+
+    def add(agent, ts_ms, field, n):
+        if n == 0:
+            return
+        for g, width in GRANULARITIES:
+            start = (ts_ms // 1000 // width) * width
+            out[f"ins:{{{agent}}}:b:{g}:{start}"][field] += n
+
+    sessions: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for e in events:
+        a, ts, t = e["agent_id"], e["_ts"], e["event_type"]
+        sessions[(a, e["session_id"])].append(e)
+        add(a, ts, "events", 1)
+        add(a, ts, "ev:" + t, 1)
+        if t in MESSAGE_TYPES:
+            add(a, ts, "messages", 1)
+        rt = e.get("response_time_ms")
+        if t == "bot_response" and rt:
+            add(a, ts, "rt_sum", rt)
+            add(a, ts, "rt_count", 1)
+            add(a, ts, f"rt:{rt_bin(rt)}", 1)
+        if t == "intent_classified":
+            intent = e["data"].get("intent")
+            if intent:
+                add(a, ts, "intents", 1)
+                add(a, ts, "intent:" + intent, 1)
+            conf = e.get("confidence")
+            if conf is not None:
+                if conf > 0:
+                    add(a, ts, "conf_sum_u", math.floor(conf * 1e6 + 0.5))
+                    add(a, ts, "conf_count", 1)
+                if conf < 0.7:
+                    add(a, ts, "low_conf", 1)
+        if e["data"].get("escalated_to_human") is True:
+            add(a, ts, "escalations", 1)
+        if e.get("channel"):
+            add(a, ts, "ch:" + e["channel"], 1)
+    for (a, _sid), evs in sessions.items():
+        first = min(e["_ts"] for e in evs)
+        msgs = sum(1 for e in evs if e["event_type"] in MESSAGE_TYPES)
+        add(a, first, "conversations", 1)
+        add(a, first, "conv_msg", 1 if msgs else 0)
+        add(a, first, "sess_msgs", msgs)
+        # Outcome (workers): every session is finalized at the end of a run.
+        ended = any(e["event_type"] == "conversation_end" for e in evs)
+        add(a, first, "out:sessions", 1)
+        add(a, first, "out:ended" if ended else "out:dropped", 1)
+        if not ended:
+            intents = [(e["_ts"], e["data"]["intent"]) for e in evs
+                       if e["event_type"] == "intent_classified" and e["data"].get("intent")]
+            add(a, first, "drop:" + (max(intents)[1] if intents else "unknown"), 1)
+        esc = any(e["data"].get("escalated_to_human") is True for e in evs)
+        add(a, first, "out:escalated" if esc else "out:automated", 1)
+        add(a, first, "out:turns", sum(1 for e in evs if e["event_type"] == "user_message"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Reading Redis
+# ---------------------------------------------------------------------------
+
+def group_state(r, agent: str) -> tuple[int, int]:
+    """(lag, pending) of the `workers` group on the agent's stream; (XLEN, 0) without a group."""
+    key = f"ins:{{{agent}}}:stream"
+    try:
+        groups = r.xinfo_groups(key)
+    except Exception:  # noqa: BLE001 - no stream yet
+        return 0, 0
+    for g in groups:
+        if g["name"] == "workers":
+            lag = g.get("lag")
+            if lag is None:
+                lag = len(r.xrange(key, "(" + g["last-delivered-id"], "+"))
+            return int(lag), int(g["pending"])
+    return r.xlen(key), 0
+
+
+def drained(r, agents: list[str]) -> tuple[bool, str]:
+    """Lag 0, pending 0 and no session left unfinalized, for every agent."""
+    parts = []
+    ok = True
+    for a in agents:
+        lag, pending = group_state(r, a)
+        idle = r.zcard(f"ins:{{{a}}}:idle")
+        if lag or pending or idle:
+            ok = False
+        parts.append(f"{a}: lag={lag} pending={pending} idle={idle}")
+    return ok, "; ".join(parts)
+
+
+def wait_drained(r, agents: list[str], timeout: float) -> tuple[bool, str, float]:
+    t0 = time.monotonic()
+    state = ""
+    while time.monotonic() - t0 < timeout:
+        try:
+            ok, state = drained(r, agents)
+            if ok:
+                return True, state, time.monotonic() - t0
+        except Exception as e:  # noqa: BLE001 - Redis may be restarting
+            state = repr(e)
+        time.sleep(0.5)
+    return False, state, time.monotonic() - t0
+
+
+def scan(r, pattern: str) -> list[str]:
+    return list(r.scan_iter(match=pattern, count=1000))
+
+
+def verify(r, workload: Workload, ledger_ids: set[str], poison_ids: dict[str, list[str]] | None = None,
+           max_report: int = 20) -> tuple[list[str], dict]:
+    """Compares Redis with the ledger. Returns (mismatches, figures)."""
+    poison_ids = poison_ids or {}
+    bad: list[str] = []
+    unknown = ledger_ids - workload.by_id.keys()
+    if unknown:
+        bad.append(f"{len(unknown)} acknowledged ids were never generated")
+    events = [workload.by_id[i] for i in ledger_ids if i in workload.by_id]
+    figures = {"acknowledged": len(ledger_ids), "generated": len(workload.events)}
+
+    # 1. Nothing pending, nothing unread, every session finalized.
+    ok, state = drained(r, workload.agents)
+    if not ok:
+        bad.append("not drained: " + state)
+
+    # 2. Bucket counters (every minute, hour and day bucket of every agent), zero fields ignored.
+    expected = expected_buckets(events)
+    actual_keys = set()
+    for a in workload.agents:
+        actual_keys.update(scan(r, f"ins:{{{a}}}:b:*"))
+    keys = sorted(actual_keys | expected.keys())
+    pipe = r.pipeline(transaction=False)
+    for k in keys:
+        pipe.hgetall(k)
+    field_diffs = 0
+    for k, h in zip(keys, pipe.execute()):
+        got = {f: int(v) for f, v in h.items() if int(v) != 0}
+        want = {f: v for f, v in expected.get(k, Counter()).items() if v != 0}
+        if got != want:
+            for f in sorted(got.keys() | want.keys()):
+                if got.get(f, 0) != want.get(f, 0):
+                    field_diffs += 1
+                    if field_diffs <= max_report:
+                        bad.append(f"{k} {f}: redis {got.get(f, 0)} != ledger {want.get(f, 0)}")
+    if field_diffs > max_report:
+        bad.append(f"... {field_diffs} bucket field mismatches in all")
+    figures["buckets_checked"] = len(keys)
+
+    # 3. Journeys: each session's journey holds exactly its acknowledged events, once each.
+    by_session: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for e in events:
+        by_session[(e["agent_id"], e["session_id"])].append(e["event_id"])
+    sess_keys = sorted(by_session)
+    journey_bad = 0
+    for i in range(0, len(sess_keys), 2000):
+        chunk = sess_keys[i:i + 2000]
+        pipe = r.pipeline(transaction=False)
+        for a, s in chunk:
+            pipe.zrange(f"ins:{{{a}}}:journey:{s}", 0, -1)
+            pipe.hget(f"ins:{{{a}}}:sess:{s}", "finalized")
+        res = pipe.execute()
+        for j, (a, s) in enumerate(chunk):
+            members, finalized = res[2 * j], res[2 * j + 1]
+            got = sorted(json.loads(m)["event_id"] for m in members)
+            if got != sorted(by_session[(a, s)]) or finalized != "1":
+                journey_bad += 1
+                if journey_bad <= max_report:
+                    bad.append(f"journey {a}/{s}: {len(got)} events (ledger {len(by_session[(a, s)])}), finalized={finalized}")
+    # No journey for a session the ledger does not know.
+    journeys = 0
+    for a in workload.agents:
+        for k in scan(r, f"ins:{{{a}}}:journey:*"):
+            journeys += 1
+            sid = k.split(":journey:", 1)[1]
+            if (a, sid) not in by_session:
+                journey_bad += 1
+                bad.append(f"journey {k} is not in the ledger")
+    if journey_bad > max_report:
+        bad.append(f"... {journey_bad} journey mismatches in all")
+    figures["sessions"] = len(by_session)
+    figures["journeys"] = journeys
+
+    # 4. Dedupe: the seen sets hold exactly the acknowledged ids.
+    seen: set[str] = set()
+    for a in workload.agents:
+        for k in scan(r, f"ins:{{{a}}}:seen:*"):
+            seen.update(r.smembers(k))
+    if seen != ledger_ids:
+        bad.append(f"seen sets: {len(seen - ledger_ids)} ids not acknowledged, {len(ledger_ids - seen)} acknowledged ids missing")
+
+    # 5. Dead letters: exactly the poison entries.
+    for a in workload.agents:
+        dl = r.xrange(f"ins:{{{a}}}:deadletter")
+        got = sorted(f["id"] for _, f in dl)
+        want = sorted(poison_ids.get(a, []))
+        if got != want:
+            bad.append(f"deadletter of {a}: {got} != expected {want}")
+    figures["deadletters"] = sum(len(v) for v in poison_ids.values())
+    return bad, figures
