@@ -36,6 +36,13 @@ $(VENV)/.installed: e2e/requirements.txt bench/requirements.txt
 e2e: venv
 	cd e2e && $(VENV)/bin/python -m pytest -q
 
+# Chaos suite (issue 7): kill -9 workers, duplicate batches, SIGSTOP/kill -9 of Redis, SCRIPT FLUSH, the stream
+# cap, poison entries; the ledger of acknowledged events must match Redis exactly (docs/reliability.md).
+# CHAOS_EVENTS=N sets the events per scenario; CHAOS_ARGS="--scenario 4" runs one. Not part of `make test`.
+.PHONY: chaos
+chaos: build venv
+	$(VENV)/bin/python chaos/run.py $(CHAOS_ARGS)
+
 # Everything in one process: managed Redis under ./.insights/, the HTTP front, 2 workers and
 # the simulator feeding agent `demo` (INSIGHTS_DEMO=0 turns it off). Ctrl-C stops it cleanly.
 run: build
@@ -48,13 +55,10 @@ compose-check: deps
 clean:
 	rm -rf .build
 
-# Tracker ingest benchmark against a private redis-server (not part of `make test`).
-BENCH_DIR := $(CURDIR)/.build/bench-redis
-bench: deps
-	$(SWIFT) build -c release --product insights
-	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/redis.pid
-	redis-server --port 0 --unixsocket $(BENCH_DIR)/redis.sock --dir $(BENCH_DIR) --save '' --appendonly no \
-	  --daemonize yes --pidfile $(BENCH_DIR)/redis.pid --logfile $(BENCH_DIR)/redis.log
-	@for i in $$(seq 50); do redis-cli -s $(BENCH_DIR)/redis.sock ping >/dev/null 2>&1 && break; sleep 0.1; done
-	-.build/release/insights bench --redis-url unix://$(BENCH_DIR)/redis.sock --events $${BENCH_EVENTS:-500000} --trackers 2
-	kill $$(cat $(BENCH_DIR)/redis.pid)
+# Every benchmark of issue 6 (tracker vs Redis' ceiling and a Python peer, HTTP ingest, workers and
+# freshness, queries vs the seed's design, memory) against private redis-servers that bench/run.py
+# starts and stops; one table, also written to bench/results/LATEST.md. Not part of `make test`.
+# Sizes: BENCH_EVENTS, BENCH_WRK_SECONDS, BENCH_QUERY_SIZES, ... (bench/run.py).
+bench: deps venv
+	$(SWIFT) build -c release --product insights --scratch-path .build-bench
+	$(VENV)/bin/python bench/run.py

@@ -63,8 +63,15 @@ struct SimulatedWorkload: Sendable {
     }
 
     func generator(agent: String, prefix: String, live: Bool = false) -> Generator {
-        Generator(rng: SplitMix(state: seed &+ UInt64(truncatingIfNeeded: prefix.hashValue)), agent: agent, prefix: prefix,
-                  live: live)
+        Generator(rng: SplitMix(state: seed &+ Self.stableHash(prefix)), agent: agent, prefix: prefix, live: live)
+    }
+
+    /// FNV-1a of the UTF-8 bytes: unlike `hashValue`, the same in every process, so a workload
+    /// (e.g. `insights bench --dump-events`) is reproducible.
+    static func stableHash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 }
 
