@@ -36,12 +36,18 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How often (ms) streams are trimmed below the group's acknowledged point.")
     var trimIntervalMs: Int = 10_000
 
+    @Option(help: "Days journeys and session state are kept after their last event (memory: docs/worker.md). At least 2.")
+    var sessionRetentionDays: Int = 35
+
     func validate() throws {
         guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0 else {
             throw ValidationError("--claim-idle-ms must be >= 0, --claim-interval-ms and --trim-interval-ms > 0")
         }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
         if let g = wallClockGraceMs, g < 0 { throw ValidationError("--wall-clock-grace-ms must be >= 0") }
+        // Shorter than the ingest de-dup window (up to 49 h) plus a session timeout, a late event
+        // could find its session forgotten and count it a second time.
+        guard (2...3650).contains(sessionRetentionDays) else { throw ValidationError("--session-retention-days must be between 2 and 3650") }
     }
 
     func run() async throws {
@@ -50,7 +56,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var config = WorkerConfiguration(
             sessionTimeoutMs: Int64(sessionTimeout) * 1000, wallClockGraceMs: wallClockGraceMs.map(Int64.init),
             claimIdleMs: claimIdleMs, claimInterval: .milliseconds(claimIntervalMs), maxDeliveries: maxDeliveries,
-            trimInterval: .milliseconds(trimIntervalMs))
+            trimInterval: .milliseconds(trimIntervalMs), sessionRetention: sessionRetentionDays * 86400)
         if let consumer { config.consumerName = consumer }
         let worker = try Worker(client: client, configuration: config, logger: logger)
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])
