@@ -85,7 +85,8 @@ for _, e in ipairs(entries) do
   if redis.call('XACK', stream, group, e.id) == 0 then
     skipped = skipped + 1
   elseif e.kind == 'D' then
-    redis.call('XADD', prefix .. 'deadletter', '*', 'id', e.id, 'reason', e.intent, 'j', e.payload)
+    -- Capped (approximately, at least the newest 10 000 kept): a flood of bad entries cannot grow it without bound.
+    redis.call('XADD', prefix .. 'deadletter', 'MAXLEN', '~', '10000', '*', 'id', e.id, 'reason', e.intent, 'j', e.payload)
     dead = dead + 1
   else
     local jkey = prefix .. 'journey:' .. e.session
