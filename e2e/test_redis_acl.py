@@ -133,16 +133,21 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
         assert status == 200 and body["duplicates"] == 1
         # A poison entry (no `j`): the worker must claim it and dead-letter it (XPENDING, XAUTOCLAIM, XADD in the script).
         admin.xadd("ins:{acme}:stream", {"x": "1"})
+        # A consumer of a stopped worker: the trim pass forgets it (XINFO CONSUMERS, XGROUP DELCONSUMER in a script).
+        admin.xgroup_create("ins:{acme}:stream", "workers", id="0")
+        admin.xgroup_createconsumer("ins:{acme}:stream", "workers", "gone")
 
         worker = Insights("worker", "--redis-url", acl_redis.url, "--claim-idle-ms", "200", "--claim-interval-ms", "200",
                           "--max-deliveries", "2", "--trim-interval-ms", "300", "--session-timeout", "5",
-                          "--wall-clock-grace-ms", "1000")
+                          "--wall-clock-grace-ms", "1000", "--consumer-expiry-ms", "0")
 
         def done():
             s = front.get_json("/api/v1/status", headers=auth)
+            consumers = [c["name"] for c in admin.xinfo_consumers("ins:{acme}:stream", "workers")]
             return (s["lag"] == 0 and s["pending"] == 0 and admin.xlen("ins:{acme}:deadletter") == 1
-                    and admin.xlen("ins:{acme}:stream") == 0 and admin.hget("ins:{acme}:sess:s2", "finalized") == "1")
-        wait_until(done, 30, "worker: drained, dead-lettered, trimmed, swept")
+                    and admin.xlen("ins:{acme}:stream") == 0 and admin.hget("ins:{acme}:sess:s2", "finalized") == "1"
+                    and "gone" not in consumers and len(consumers) == 1)
+        wait_until(done, 30, "worker: drained, dead-lettered, trimmed, swept, gone consumer forgotten")
         assert worker.alive(), worker.output()
 
         q = "agent_id=acme&start_date=" + iso(t0 - timedelta(hours=1)).replace(":", "%3A") + \

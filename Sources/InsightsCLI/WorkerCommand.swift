@@ -36,6 +36,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How often (ms) streams are trimmed below the group's acknowledged point.")
     var trimIntervalMs: Int = 10_000
 
+    @Option(help: "A group consumer with no pending entry, idle this long (ms), is forgotten (a stopped worker).")
+    var consumerExpiryMs: Int = 3_600_000
+
     @Option(help: "Days journeys and session state are kept after their last event (memory: docs/worker.md). At least 2.")
     var sessionRetentionDays: Int = 35
 
@@ -43,6 +46,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0 else {
             throw ValidationError("--claim-idle-ms must be >= 0, --claim-interval-ms and --trim-interval-ms > 0")
         }
+        guard consumerExpiryMs >= 0 else { throw ValidationError("--consumer-expiry-ms must be >= 0") }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
         if let g = wallClockGraceMs, g < 0 { throw ValidationError("--wall-clock-grace-ms must be >= 0") }
         // Shorter than the ingest de-dup window (up to 49 h) plus a session timeout, a late event
@@ -58,6 +62,7 @@ struct WorkerCommand: AsyncParsableCommand {
             claimIdleMs: claimIdleMs, claimInterval: .milliseconds(claimIntervalMs), maxDeliveries: maxDeliveries,
             trimInterval: .milliseconds(trimIntervalMs), sessionRetention: sessionRetentionDays * 86400)
         if let consumer { config.consumerName = consumer }
+        config.consumerExpiryMs = consumerExpiryMs
         let worker = try Worker(client: client, configuration: config, logger: logger)
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])
         let task = Task { await worker.run() }

@@ -12,6 +12,7 @@ public actor Worker {
     public nonisolated let client: RedisClient
     let applyScript: RedisScript
     let sweepScript: RedisScript
+    let pruneScript: RedisScript
     private let logger: Logger
 
     private var agents: [String] = []
@@ -31,6 +32,7 @@ public actor Worker {
         let dir = configuration.luaDirectory
         self.applyScript = try RedisScript(concatenating: ["common", "worker_lib", "worker_apply"], directory: dir)
         self.sweepScript = try RedisScript(concatenating: ["common", "worker_lib", "worker_sweep"], directory: dir)
+        self.pruneScript = try RedisScript(name: "worker_prune", directory: dir)
     }
 
     static func prefix(_ agent: String) -> String { "ins:{\(agent)}:" }
@@ -76,7 +78,11 @@ public actor Worker {
             sweptAt = clock.now
         }
         if trimmedAt.map({ clock.now - $0 >= configuration.trimInterval }) ?? true {
-            for agent in agents { _ = try await trim(agent) }
+            for agent in agents {
+                _ = try await trim(agent)
+                let gone = try await pruneConsumers(agent)
+                if !gone.isEmpty { logger.info("removed gone consumers", metadata: ["agent": "\(agent)", "consumers": "\(gone)"]) }
+            }
             trimmedAt = clock.now
         }
         return handled
@@ -266,6 +272,18 @@ public actor Worker {
             total += r[0]
             if r[1] < 100 { return total }
         }
+    }
+
+    /// Deletes the group's consumers that hold no pending entry and have been idle for
+    /// `consumerExpiryMs` (workers that stopped), atomically (`worker_prune.lua`); never this
+    /// worker's own name. Returns the names deleted.
+    public func pruneConsumers(_ agent: String) async throws -> [String] {
+        var call = pruneScript.call(keys: [Self.prefix(agent) + "stream"])
+        call.append(configuration.group)
+        call.append(configuration.consumerExpiryMs)
+        call.append(configuration.consumerName)
+        let reply = try await client.evaluate(pruneScript, call)
+        return reply.array?.compactMap(\.string) ?? []
     }
 
     /// Trims the agent's stream below the lowest pending entry, or (nothing pending) up to the

@@ -24,6 +24,9 @@ public struct WorkerConfiguration: Sendable {
     public var agentRefreshInterval: Duration
     /// How often streams are trimmed below the group's acknowledged point.
     public var trimInterval: Duration
+    /// A group consumer with no pending entry, idle this long (ms), is deleted on the trim pass (a
+    /// worker that stopped: each start joins under a new name).
+    public var consumerExpiryMs: Int = 3_600_000
     /// How often the sweep (idle sessions → dropped) runs. It works in event time against a
     /// 30-minute timeout, so running it every pass only cost Redis time. `.zero` = every pass.
     public var sweepInterval: Duration

@@ -252,6 +252,36 @@ struct WorkerTests {
         #expect(try await client.send("ZSCORE", "ins:{acme}:idle", "s2").string == nil)
     }
 
+    /// Consumers of stopped workers are forgotten, but never one that still holds pending entries,
+    /// nor the caller itself; a young one is kept until it has been idle long enough.
+    @Test func goneConsumersArePrunedNeverWithPendingEntries() async throws {
+        _ = try await ingestor.ingest(Array(sessions.prefix(6)))
+        let stream = "ins:{acme}:stream"
+        let w = try worker("live")
+        _ = try await w.processOnce()  // creates the group; "live" reads and acks everything
+        _ = try await ingestor.ingest(Array(sessions[6..<9]))
+        // "crashed" read entries and died before acking them; "gone" joined and read nothing.
+        _ = try await client.send("XREADGROUP", "GROUP", "workers", "crashed", "COUNT", "2", "STREAMS", stream, ">")
+        _ = try await client.send("XGROUP", "CREATECONSUMER", stream, "workers", "gone")
+        func consumers() async throws -> Set<String> {
+            let list = try await client.send("XINFO", "CONSUMERS", stream, "workers").array ?? []
+            return Set(list.compactMap { c in
+                let f = c.array ?? []
+                return stride(from: 0, to: f.count - 1, by: 2).first { f[$0].string == "name" }.flatMap { f[$0 + 1].string }
+            })
+        }
+        #expect(try await consumers() == ["live", "crashed", "gone"])
+        // An expiry longer than their idle time: nobody is deleted yet.
+        #expect(try await w.pruneConsumers("acme") == [])
+        var eager = WorkerConfiguration(consumerName: "live")
+        eager.consumerExpiryMs = 0
+        let pruner = try Worker(client: client, configuration: eager)
+        #expect(try await pruner.pruneConsumers("acme") == ["gone"])
+        #expect(try await consumers() == ["live", "crashed"])
+        let pending = try await client.send("XPENDING", stream, "workers").array?.first?.int
+        #expect(pending == 2)  // the crashed worker's entries are still pending, to be claimed
+    }
+
     @Test func runNoticesNewAgentsAndStopsWhenCancelled() async throws {
         let w = try Worker(client: client, configuration: WorkerConfiguration(
             agentRefreshInterval: .milliseconds(50), idleDelay: .milliseconds(10)))
