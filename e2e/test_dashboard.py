@@ -163,8 +163,9 @@ def make_browser(width: int, height: int, phone: bool = False):
     for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}",
               "--disable-extensions", "--no-first-run", "--lang=en-US"):
         opts.add_argument(a)
-    if os.geteuid() == 0:
-        opts.add_argument("--no-sandbox")
+    # Chromium's sandbox needs root-less user namespaces, which CI containers often lack (and it
+    # refuses to run as root with it): this browser only ever loads the test's own local page.
+    opts.add_argument("--no-sandbox")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
 
