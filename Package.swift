@@ -67,6 +67,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The OpenAPI document, compiled in (OpenAPIDocument.swift).
+            resources: [.embedInCode("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
         // Test-only helpers: a private redis-server per suite.
