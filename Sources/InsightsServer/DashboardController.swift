@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import InsightsTracker
 
 /// Where the dashboard's files are: the `web/` directory (index.html, app.js, style.css) and
 /// Chart.js (Debian's `libjs-chart.js`).
@@ -16,20 +17,11 @@ public struct DashboardFiles: Sendable {
         self.chartJS = chartJS
     }
 
-    /// Web directory: `INSIGHTS_WEB_DIR` when set (and then only it); else the first holding an
-    /// `index.html` of `./web`, the `web/` of the source tree this binary was built from (development
-    /// and tests), `/usr/share/insights/web` (images). Chart.js: `INSIGHTS_CHARTJS`, else Debian's path.
+    /// Web directory: the first holding an `index.html` (``ResourceLocator``: `INSIGHTS_WEB_DIR` when
+    /// set, and then only it; `./web`; the source tree's `web/`; `/usr/share/insights/web`).
+    /// Chart.js: `INSIGHTS_CHARTJS`, else Debian's path.
     public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> DashboardFiles {
-        var candidates: [String] = []
-        if let dir = environment["INSIGHTS_WEB_DIR"], !dir.isEmpty {
-            candidates.append(dir)  // explicit: the only candidate
-        } else {
-            candidates.append(FileManager.default.currentDirectoryPath + "/web")
-            let source = URL(fileURLWithPath: #filePath)  // <repo>/Sources/InsightsServer/DashboardController.swift
-            candidates.append(source.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/web")
-            candidates.append("/usr/share/insights/web")
-        }
-        let web = candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") }
+        let web = ResourceLocator.directory("web", environmentVariable: "INSIGHTS_WEB_DIR", marker: "index.html", environment: environment)
         let chart = environment["INSIGHTS_CHARTJS"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultChartJS
         return DashboardFiles(webDirectory: web, chartJS: chart)
     }
