@@ -425,7 +425,8 @@ def test_empty_state(front, browser):
 
 
 def test_static_files(front):
-    for path, ctype in (("/", "text/html"), ("/assets/app.js", "text/javascript"), ("/assets/style.css", "text/css"),
+    for path, ctype in (("/", "text/html"), ("/assets/app.js", "text/javascript"), ("/assets/charts.js", "text/javascript"),
+                        ("/assets/util.js", "text/javascript"), ("/assets/style.css", "text/css"),
                         ("/vendor/chart.min.js", "text/javascript")):
         status, headers, body = front.request("GET", path)
         assert status == 200 and headers["Content-Type"].startswith(ctype), (path, status, headers)

@@ -1,5 +1,6 @@
 // Insights dashboard: plain ES2017, no framework, no build step. Chart.js (global `Chart`) is
-// served by the front from Debian's libjs-chart.js at /vendor/chart.min.js.
+// served by the front from Debian's libjs-chart.js at /vendor/chart.min.js; util.js (formatting)
+// and charts.js (the three charts) are loaded before this file.
 //
 // State lives in the URL (?agent=…&timeframe=…&session=…) so a view can be shared; `refresh`
 // (seconds, default 5) and `cost` (cost per human-handled conversation, default the API's 5.0)
@@ -18,10 +19,9 @@
   };
   const DEFAULT_TIMEFRAME = '7d';
   const KEY_STORAGE = 'insights.apiKey';
-  const TOP_INTENTS = 5;
-  const PALETTE = ['#1d4ed8', '#c2410c', '#047857', '#7c3aed', '#b91c1c', '#64748b'];
 
-  const $ = (id) => document.getElementById(id);
+  const { $, setText, fmt, intFmt, moneyFmt, clock, dateLabel, pad } = window.InsightsUtil;
+  const charts = window.InsightsCharts;
   const params = new URLSearchParams(window.location.search);
 
   function refreshSeconds() {
@@ -45,8 +45,6 @@
     waitingForKey: false,
     lastUpdate: null,
     failingSince: null,
-    charts: {},
-    drawn: {},           // chart id -> JSON of the data last drawn (skip identical redraws)
   };
 
   // ---------- URL ----------
@@ -105,22 +103,6 @@
     throw new HTTPProblem('http', res.status, error, detail);
   }
 
-  // ---------- formatting ----------
-
-  const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-  const moneyFmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
-  // [number, unit]: the unit is shown smaller.
-  const fmt = {
-    int: (v) => [intFmt.format(v), ''],
-    length: (v) => [v.toFixed(1), 'messages'],
-    pct: (v) => [v.toFixed(1) + '%', ''],
-    ms: (v) => [intFmt.format(Math.round(v)), 'ms'],
-    money: (v) => [moneyFmt.format(v), ''],
-  };
-  const pad = (n, w) => String(n).padStart(w || 2, '0');
-  function clock(d) { return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); }
-  function dateLabel(d) { return d.toLocaleDateString('en-US', { month: 'short', day: 'numeric' }); }
-
   // ---------- cards ----------
 
   // better: 'up' (a rise is good), 'down' (a fall is good) or null (neither).
@@ -149,7 +131,6 @@
     }
   }
 
-  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 
   function renderCards(o) {
     const tfLabel = TIMEFRAMES[state.timeframe].label;
@@ -199,124 +180,6 @@
       li.appendChild(s);
     }
     setText(s, text);
-  }
-
-  // ---------- charts ----------
-
-  function chartDefaults() {
-    Chart.defaults.color = '#1f2933';
-    Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-    Chart.defaults.animation = false;
-    Chart.defaults.maintainAspectRatio = false;
-    Chart.defaults.responsive = true;
-  }
-
-  // Hourly points: a date at midnight, and over 24 h also every third hour; daily points: dates
-  // (Chart.js skips some when they do not fit). null hides a tick.
-  function trendTickLabel(iso, interval, count) {
-    const d = new Date(iso);
-    if (interval === 'day') return dateLabel(d);
-    if (d.getHours() === 0) return dateLabel(d);
-    if (count <= 48 && d.getHours() % 3 === 0) return pad(d.getHours()) + ':00';
-    return null;
-  }
-
-  function draw(id, type, data, options) {
-    const key = JSON.stringify(data);
-    const chart = state.charts[id];
-    if (chart) {
-      if (state.drawn[id] === key) return;
-      chart.data.labels = data.labels;
-      data.datasets.forEach((ds, i) => {
-        const target = chart.data.datasets[i];
-        if (target) Object.assign(target, ds); else chart.data.datasets.push(ds);
-      });
-      chart.data.datasets.length = data.datasets.length;
-      if (options.apply) options.apply(chart);
-      chart.update('none');
-    } else {
-      const canvas = $(id);
-      state.charts[id] = new Chart(canvas, { type: type, data: data, options: options.chart });
-      if (options.apply) options.apply(state.charts[id]);
-    }
-    state.drawn[id] = key;
-  }
-
-  function renderTrend(ts) {
-    const interval = ts.interval;
-    const labels = ts.points.map((p) => p.date);
-    const values = ts.points.map((p) => p.conversations);
-    state.trendInterval = interval;
-    const chart = state.charts['trend-chart'];
-    if (chart) chart.options.scales.x.ticks.autoSkip = interval === 'day';
-    draw('trend-chart', 'line', {
-      labels: labels,
-      datasets: [{ label: 'Conversations', data: values, borderColor: '#1d4ed8', backgroundColor: 'rgba(29,78,216,0.12)', fill: true, tension: 0, pointRadius: values.length > 60 ? 0 : 2, borderWidth: 2 }],
-    }, {
-      chart: {
-        interaction: { mode: 'index', intersect: false },
-        plugins: {
-          legend: { display: false },
-          tooltip: { callbacks: { title: (items) => items.length ? new Date(items[0].label).toLocaleString('en-US') : '' } },
-        },
-        scales: {
-          x: {
-            ticks: {
-              autoSkip: interval === 'day', maxRotation: 0,
-              callback: function (v) { return trendTickLabel(this.getLabelForValue(v), state.trendInterval, this.chart.data.labels.length); },
-            },
-            grid: { display: false },
-          },
-          y: { beginAtZero: true, ticks: { precision: 0 } },
-        },
-      },
-    });
-    const total = values.reduce((a, b) => a + b, 0);
-    setText($('trend-sub'), intFmt.format(total) + ' conversations, one point per ' + interval);
-  }
-
-  function topIntents(dist) {
-    const entries = Object.entries(dist || {}).filter((e) => e[1] > 0)
-      .sort((a, b) => (b[1] - a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const top = entries.slice(0, TOP_INTENTS);
-    const rest = entries.slice(TOP_INTENTS).reduce((a, e) => a + e[1], 0);
-    if (rest > 0) top.push(['other', rest]);
-    return top;
-  }
-
-  function renderIntents(nlu) {
-    const top = topIntents(nlu.intent_distribution);
-    const total = top.reduce((a, e) => a + e[1], 0);
-    draw('intents-chart', 'doughnut', {
-      labels: top.map((e) => e[0]),
-      datasets: [{ label: 'Classifications', data: top.map((e) => e[1]), backgroundColor: top.map((e, i) => PALETTE[i % PALETTE.length]), borderColor: '#ffffff', borderWidth: 2 }],
-    }, {
-      chart: {
-        plugins: {
-          legend: { position: 'bottom' },
-          tooltip: { callbacks: { label: (c) => { const sum = c.dataset.data.reduce((a, b) => a + b, 0); return c.label + ': ' + c.parsed + ' (' + (sum ? (100 * c.parsed / sum).toFixed(1) : '0') + '%)'; } } },
-        },
-      },
-    });
-    setText($('intents-sub'), total ? intFmt.format(total) + ' classified intents; top ' + TOP_INTENTS + (top.length > TOP_INTENTS ? ' and other' : '')
-      : 'No classified intents in this period.');
-  }
-
-  function renderDropOff(d) {
-    const entries = Object.entries(d.drop_off_points || {}).filter((e) => e[1] > 0)
-      .sort((a, b) => (b[1] - a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    draw('dropoff-chart', 'bar', {
-      labels: entries.map((e) => e[0]),
-      datasets: [{ label: 'Dropped sessions', data: entries.map((e) => e[1]), backgroundColor: '#c2410c' }],
-    }, {
-      chart: {
-        plugins: { legend: { display: false } },
-        scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { grid: { display: false } } },
-      },
-    });
-    setText($('dropoff-sub'), d.total_incomplete_sessions
-      ? intFmt.format(d.total_incomplete_sessions) + ' sessions dropped, by their last classified intent'
-      : 'No dropped sessions in this period.');
   }
 
   // ---------- journey ----------
@@ -499,9 +362,9 @@
       $('denied').hidden = true;
       showOnly('dashboard');
       renderCards(overview);
-      renderTrend(ts);
-      renderIntents(overview.nlu_metrics);
-      renderDropOff(drop);
+      charts.renderTrend(ts);
+      charts.renderIntents(overview.nlu_metrics);
+      charts.renderDropOff(drop);
       document.body.dataset.loaded = state.agent + '/' + state.timeframe;
       markOk();
     } catch (e) {
@@ -544,7 +407,7 @@
       b.hidden = false;
       return;
     }
-    chartDefaults();
+    charts.setup();
     buildCards();
     document.querySelector('input[name="timeframe"][value="' + state.timeframe + '"]').checked = true;
     $('session-id').value = state.session;

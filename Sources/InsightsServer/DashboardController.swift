@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import InsightsTracker
 
-/// Where the dashboard's files are: the `web/` directory (index.html, app.js, style.css) and
+/// Where the dashboard's files are: the `web/` directory (index.html, util.js, charts.js, app.js, style.css) and
 /// Chart.js (Debian's `libjs-chart.js`).
 public struct DashboardFiles: Sendable {
     /// The web directory, nil when none of the candidates has an `index.html`.
@@ -37,7 +37,10 @@ struct DashboardController<Context: RequestContext>: Sendable {
 
     /// Asset name → Content-Type. The allow-list.
     static var assets: [String: String] {
-        ["app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"]
+        [
+            "app.js": "text/javascript; charset=utf-8", "charts.js": "text/javascript; charset=utf-8",
+            "util.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+        ]
     }
 
     func addRoutes(to router: Router<Context>) {

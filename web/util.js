@@ -1,0 +1,23 @@
+// Insights dashboard: formatting and DOM helpers shared by charts.js and app.js.
+'use strict';
+
+window.InsightsUtil = (function () {
+  const $ = (id) => document.getElementById(id);
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+
+  const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  const moneyFmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+  // [number, unit]: the unit is shown smaller.
+  const fmt = {
+    int: (v) => [intFmt.format(v), ''],
+    length: (v) => [v.toFixed(1), 'messages'],
+    pct: (v) => [v.toFixed(1) + '%', ''],
+    ms: (v) => [intFmt.format(Math.round(v)), 'ms'],
+    money: (v) => [moneyFmt.format(v), ''],
+  };
+  const pad = (n, w) => String(n).padStart(w || 2, '0');
+  function clock(d) { return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); }
+  function dateLabel(d) { return d.toLocaleDateString('en-US', { month: 'short', day: 'numeric' }); }
+
+  return { $, setText, fmt, intFmt, moneyFmt, pad, clock, dateLabel };
+})();
