@@ -19,7 +19,6 @@ import os
 import platform
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -88,41 +87,28 @@ def run(cmd, timeout=3600):
     return out, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "e2e"))
+from service import Redis, free_port  # noqa: E402  the e2e tests' private redis-server and port picker
 
 
-class RedisServer:
-    """A private redis-server on a unix socket in a temp dir, no persistence."""
+class RedisServer(Redis):
+    """A private redis-server (e2e/service.py: unix socket, temp dir, no persistence) as a context
+    manager, with the INFO figures the phases read; `db` is a redis-py client on it (bytes replies)."""
 
     def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="bench-redis-", dir=os.path.join(ROOT, ".build-bench"))
-        self.sock = os.path.join(self.dir, "redis.sock")
-        self.proc = start(["redis-server", "--port", "0", "--unixsocket", self.sock, "--dir", self.dir, "--save", "",
-                           "--appendonly", "no", "--logfile", os.path.join(self.dir, "redis.log")])
-        self.url = "unix://" + self.sock
-        for _ in range(100):
-            try:
-                self.client = redis.Redis(unix_socket_path=self.sock)
-                self.client.ping()
-                return self
-            except (redis.ConnectionError, FileNotFoundError):
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.db = redis.Redis(unix_socket_path=str(self.socket))  # bytes replies, as the helpers below expect
+        return self
 
     def cpu(self):
-        i = self.client.info("cpu")
+        i = self.db.info("cpu")
         return i["used_cpu_user"] + i["used_cpu_sys"]
 
     def used_memory(self):
-        return self.client.info("memory")["used_memory"]
+        return self.db.info("memory")["used_memory"]
 
     def __exit__(self, *exc):
-        self.client.close()
-        stop(self.proc)
-        subprocess.run(["rm", "-rf", self.dir])
+        self.db.close()
+        self.close()
 
 
 class Server:
@@ -311,14 +297,14 @@ def swift_round(events_file, res):
         workers = [start([BIN, "worker", "--redis-url", r.url, "--consumer", "mem-%d" % i],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
         try:
-            drained, trimmed = wait_drained_and_trimmed(r.client, 600)
+            drained, trimmed = wait_drained_and_trimmed(r.db, 600)
         finally:
             for w in workers:
                 stop(w)
         mem["drain_seconds"], mem["trimmed_seconds"] = drained, trimmed
         mem["after_workers"] = r.used_memory() - t["used_memory_before"]
-        mem["keys"] = r.client.dbsize()
-        mem["breakdown"] = memory_breakdown(r.client)
+        mem["keys"] = r.db.dbsize()
+        mem["breakdown"] = memory_breakdown(r.db)
         res["memory"] = mem
     return t
 
@@ -347,7 +333,7 @@ def phase_http():
             w = wrk("http://127.0.0.1:%d" % s.port, "post_batch.lua", WRK_SECONDS, connections=8)
             w["redis_cpu_seconds"] = r.cpu() - cpu0
             w["events_per_s"] = w["requests"] * 500 / w["seconds"]
-            w["stored"] = stream_lengths(r.client)
+            w["stored"] = stream_lengths(r.db)
         finally:
             s.close()
     return w

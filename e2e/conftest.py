@@ -12,7 +12,7 @@ from service import Front, Redis  # noqa: E402
 def redis_server():
     r = Redis()
     yield r
-    r.stop()
+    r.close()
 
 
 @pytest.fixture

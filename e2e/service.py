@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +72,7 @@ class Redis:
         return redis.Redis(unix_socket_path=str(self.socket), decode_responses=True)
 
     def stop(self, sig: int = signal.SIGTERM):
+        """Stops the server; its directory stays (a restart on the same data uses it)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -79,6 +81,11 @@ class Redis:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def close(self):
+        """Stops the server and removes its directory."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Insights:

@@ -152,7 +152,7 @@ def world():
     finally:
         worker.stop()
         front.stop()
-        redis.stop()
+        redis.close()
 
 
 def make_browser(width: int, height: int, phone: bool = False):

@@ -28,7 +28,7 @@ QUICK = 2.0
 def redis_server():
     r = Redis()
     yield r
-    r.stop()
+    r.close()
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def populated():
         if w:
             w.stop()
         f.stop()
-        r.stop()
+        r.close()
 
 
 def test_document_lists_every_route(populated):
