@@ -1,5 +1,4 @@
 """The fixtures themselves: a front on a private Redis accepts an event and counts it."""
-import time
 from datetime import datetime, timezone
 
 
