@@ -14,12 +14,15 @@ struct OpenAPIController<Context: RequestContext>: Sendable {
     }
 }
 
-/// The paths and methods of ``OpenAPIDocument``: `{name}` segments match any one segment.
+/// The paths and methods of ``OpenAPIDocument``: `{name}` segments match any one segment. The
+/// route table of both the 405 answers and the API keys (each operation's `x-insights-access`).
 struct DocumentedRoutes: Sendable {
     struct Route: Sendable {
         /// nil: a `{parameter}` segment.
         var segments: [String?]
         var methods: [String]
+        /// Method → the operation's `x-insights-access` (`open`, `any-key`, `read`, `ingest`, `admin`).
+        var access: [String: String]
     }
 
     var routes: [Route]
@@ -29,9 +32,13 @@ struct DocumentedRoutes: Sendable {
         if case .object(let doc)? = try? JSONValue.parse(json), case .object(let paths)? = doc["paths"] {
             for (path, item) in paths {
                 guard case .object(let ops) = item else { continue }
-                let methods = ops.keys.filter { ["get", "put", "post", "delete", "patch"].contains($0) }.map { $0.uppercased() }.sorted()
+                let operations = ops.keys.filter { ["get", "put", "post", "delete", "patch"].contains($0) }
+                var access: [String: String] = [:]
+                for op in operations {
+                    if case .object(let o)? = ops[op], case .string(let a)? = o["x-insights-access"] { access[op.uppercased()] = a }
+                }
                 let segments = path.split(separator: "/").map { s -> String? in s.hasPrefix("{") && s.hasSuffix("}") ? nil : String(s) }
-                routes.append(Route(segments: segments, methods: methods))
+                routes.append(Route(segments: segments, methods: operations.map { $0.uppercased() }.sorted(), access: access))
             }
         }
         self.routes = routes
@@ -39,12 +46,21 @@ struct DocumentedRoutes: Sendable {
 
     /// The documented methods of a concrete path (empty: no such path).
     func methods(path: String) -> [String] {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var found: Set<String> = []
-        for r in routes where r.segments.count == parts.count {
-            if zip(r.segments, parts).allSatisfy({ $0.0 == nil || $0.0! == $0.1 }) { found.formUnion(r.methods) }
-        }
+        for r in matching(path) { found.formUnion(r.methods) }
         return found.sorted()
+    }
+
+    /// The `x-insights-access` of a concrete path and method (nil: not documented).
+    func access(method: String, path: String) -> String? {
+        matching(path).lazy.compactMap { $0.access[method] }.first
+    }
+
+    private func matching(_ path: String) -> [Route] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return routes.filter { r in
+            r.segments.count == parts.count && zip(r.segments, parts).allSatisfy { $0.0 == nil || $0.0! == $0.1 }
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
+import Hummingbird
 @testable import InsightsServer
 import Testing
 
-// The auth pieces on their own: SHA-256, key configuration, bind policy, rate limiter.
+// The auth pieces on their own: SHA-256, key configuration, bind policy, rate limiter, route table.
 
 @Suite("SHA-256")
 struct DigestTests {
@@ -188,5 +189,36 @@ struct RateLimiterTests {
         #expect(l.admit(1, cost: 50, rate: 10, burst: 20, now: 0.5) == .admitted)  // full (20) → −30
         #expect(l.admit(1, cost: 10, rate: 10, burst: 20, now: 1.5) == .refused(retryAfter: 3))  // −20: needs 30 → 3 s
         #expect(l.admit(1, cost: 10, rate: 10, burst: 20, now: 4.5) == .admitted)  // 10 → 0
+    }
+}
+
+/// The API keys' route table is the OpenAPI document's `x-insights-access`: every documented
+/// operation declares a known value, and the real routes get the access docs/security.md states.
+@Suite("Route access from the OpenAPI document")
+struct RouteAccessTests {
+    @Test func everyOperationDeclaresAKnownAccess() {
+        let known: Set<String> = ["open", "any-key", "read", "ingest", "admin"]
+        #expect(OpenAPIDocument.routes.routes.count == 17)
+        for route in OpenAPIDocument.routes.routes {
+            #expect(Set(route.access.keys) == Set(route.methods), "\(route.segments)")
+            #expect(route.access.values.allSatisfy(known.contains), "\(route.segments)")
+        }
+    }
+
+    @Test func realRoutesGetTheirAccess() {
+        let cases: [(HTTPRequest.Method, String, RouteAccess)] = [
+            (.get, "/health", .open), (.head, "/health", .open), (.get, "/openapi.json", .open), (.get, "/", .open),
+            (.get, "/assets/app.js", .open), (.get, "/vendor/chart.min.js", .open), (.get, "/ready", .anyKey),
+            (.post, "/api/v1/events", .scope(.ingest)), (.get, "/api/v1/agents", .scope(.read)),
+            (.get, "/api/v1/status", .scope(.admin)), (.get, "/api/v1/analytics/dashboard/overview", .scope(.read)),
+            (.get, "/api/v1/analytics/users/journey/s-1", .scope(.read)),
+            // Undocumented method, path, or a path trick: refused to every key.
+            (.get, "/api/v1/events", .unlisted), (.post, "/api/v1/agents", .unlisted), (.get, "/vendor/other.js", .unlisted),
+            (.get, "/api/v1/analytics/nope", .unlisted), (.get, "/api/v1/agents/", .unlisted),
+            (.get, "/api/v1/analytics/users/journey/..", .unlisted), (.get, "/api/v1/%61gents", .unlisted),
+        ]
+        for (method, path, expected) in cases {
+            #expect(RouteAccess.of(method: method, path: path) == expected, "\(method) \(path)")
+        }
     }
 }

@@ -68,22 +68,26 @@ public enum RouteAccess: Sendable, Equatable {
     /// Not in the table: refused to every key (a new route is never open by accident).
     case unlisted
 
-    /// The route table. Paths with `.`/`..`/empty segments or percent-escapes are never matched.
+    /// The route table is the OpenAPI document's: each operation declares its `x-insights-access`
+    /// (`open`, `any-key`, `read`, `ingest`, `admin`), so a route is documented and protected in one
+    /// place. HEAD is GET. Paths with `.`/`..`/empty segments or percent-escapes never match, nor
+    /// does anything undocumented or without a known access value.
     public static func of(method: HTTPRequest.Method, path: String) -> RouteAccess {
-        let get = method == .get || method == .head
-        if path == "/" { return get ? .open : .unlisted }
+        of(method: method, path: path, routes: OpenAPIDocument.routes)
+    }
+
+    static func of(method: HTTPRequest.Method, path: String, routes: DocumentedRoutes) -> RouteAccess {
         guard path.hasPrefix("/"), !path.contains("%") else { return .unlisted }
-        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        guard !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return .unlisted }
-        switch (get, method == .post, segments.count) {
-        case (true, _, 1) where segments[0] == "health" || segments[0] == "openapi.json": return .open
-        case (true, _, 1) where segments[0] == "ready": return .anyKey
-        case (true, _, 2) where segments[0] == "assets" || segments[0] == "vendor": return .open
-        case (_, true, 3) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "events": return .scope(.ingest)
-        case (true, _, 3) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "agents": return .scope(.read)
-        case (true, _, 3) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "status": return .scope(.admin)
-        case (true, _, 4...) where segments[0] == "api" && segments[1] == "v1" && segments[2] == "analytics": return .scope(.read)
-        default: return .unlisted
+        if path != "/" {
+            let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+            guard !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return .unlisted }
+        }
+        let name = method == .head ? "GET" : method.rawValue
+        switch routes.access(method: name, path: path) {
+        case "open": return .open
+        case "any-key": return .anyKey
+        case let value?: return Scope(rawValue: value).map { .scope($0) } ?? .unlisted
+        case nil: return .unlisted
         }
     }
 }
