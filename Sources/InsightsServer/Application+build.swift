@@ -26,15 +26,12 @@ public func buildRouter(
 ) throws -> Router<AppRequestContext> {
     let query = MetricsQuery(client: client, retention: config.retention)
     let ingestor = try EventIngestor(client: client, luaDirectory: config.luaDirectory ?? ScriptLocator.luaDirectory(), streamCap: config.streamCap)
-    var workerConfig = WorkerConfiguration(group: config.workerGroup)
-    if let dir = config.luaDirectory { workerConfig.luaDirectory = dir }
-    let lagReader = try Worker(client: client, configuration: workerConfig, logger: logger)
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: AuthMiddleware(store: config.apiKeys, limiter: config.rateLimiter))  // every route but the open ones needs a key (docs/security.md)
     router.add(middleware: OverviewCacheMiddleware())  // pollers of one overview URL share an answer ≤ 1 s old (OverviewCache.swift)
-    StatusController(client: client, query: query, lagReader: lagReader).addRoutes(to: router)
+    StatusController(client: client, query: query, workerGroup: config.workerGroup).addRoutes(to: router)
     EventsController(ingestor: ingestor, maxBodyBytes: config.maxBodyBytes, maxBatchEvents: config.maxBatchEvents)
         .addRoutes(to: router.group("api/v1"))
     AnalyticsController(query: query, defaultWindowMs: config.defaultWindowMs)

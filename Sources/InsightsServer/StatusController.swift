@@ -30,8 +30,8 @@ struct HealthResponse: Codable, Sendable, Equatable {
 struct StatusController<Context: RequestContext>: Sendable {
     let client: RedisClient
     let query: MetricsQuery
-    /// Used only for its `lag()` (the group name comes from its configuration).
-    let lagReader: Worker
+    /// The worker group whose lag `/api/v1/status` reports.
+    let workerGroup: String
 
     func addRoutes(to router: Router<Context>) {
         router.get("health") { _, _ in JSON.response(HealthResponse(status: "ok")) }
@@ -48,7 +48,7 @@ struct StatusController<Context: RequestContext>: Sendable {
         router.get("api/v1/agents") { _, _ in JSON.response(AgentsResponse(agents: try await query.agents().filter(Principal.allows))) }
         router.get("api/v1/status") { _, _ in
             do {
-                let report = try await lagReader.lag()
+                let report = try await Worker.lag(client: client, group: workerGroup)
                 var agents = report.perAgent.mapValues { AgentStatus(lag: $0.lag, pending: $0.pending) }
                 var lag = report.total.lag, pending = report.total.pending
                 if Principal.allowedAgents != nil {  // an admin key limited to some agents: only theirs, totals over them

@@ -311,6 +311,12 @@ public actor Worker {
 
     /// Entries not yet delivered to the group (`lag`) and pending, per agent and in total.
     public func lag() async throws -> LagReport {
+        try await Self.lag(client: client, group: configuration.group)
+    }
+
+    /// ``lag()`` for any reader (the front's `/api/v1/status`): needs no worker, and does not queue
+    /// behind a worker actor's own calls.
+    public static func lag(client: RedisClient, group: String) async throws -> LagReport {
         let members = try await client.send("SMEMBERS", "ins:agents").array?.compactMap(\.string) ?? []
         var per: [String: StreamLag] = [:]
         var total = StreamLag()
@@ -319,13 +325,13 @@ public actor Worker {
             let reply = try await client.pipeline([RedisCommand("XINFO", "GROUPS", key), RedisCommand("XLEN", key)])
             var l = StreamLag()
             if case .array(let groups) = reply[0],
-               let group = groups.compactMap({ $0.array }).first(where: { Self.field($0, "name")?.string == configuration.group }) {
-                l.pending = Self.field(group, "pending")?.int ?? 0
-                if let lag = Self.field(group, "lag")?.int {
+               let info = groups.compactMap({ $0.array }).first(where: { Self.field($0, "name")?.string == group }) {
+                l.pending = Self.field(info, "pending")?.int ?? 0
+                if let lag = Self.field(info, "lag")?.int {
                     l.lag = lag
                 } else {
                     // lag is null when Redis cannot compute it (e.g. after XDEL): count the entries after last-delivered-id.
-                    let last = Self.field(group, "last-delivered-id")?.string ?? "0-0"
+                    let last = Self.field(info, "last-delivered-id")?.string ?? "0-0"
                     l.lag = try await client.send("XRANGE", key, "(" + last, "+").array?.count ?? 0
                 }
             } else {
