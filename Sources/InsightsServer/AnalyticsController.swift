@@ -26,10 +26,11 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             guard let sid = context.parameters.get("session_id"), !sid.isEmpty else {
                 throw APIError.badRequest("missing session_id")
             }
+            try QueryParameters.checkID(sid, parameter: "session_id")
             // agent_id, if given, was checked against the key by AuthMiddleware. Without it, a key
             // limited to some agents looks only in their journeys: another tenant's is never found.
             var found: Journey?
-            if let agent = p.string("agent_id") {
+            if let agent = try p.optionalAgentID() {
                 found = try await query.journey(sessionID: sid, agent: agent)
             } else if let allowed = Principal.allowedAgents {
                 for agent in allowed.sorted() where found == nil {

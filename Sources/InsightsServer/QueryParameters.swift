@@ -13,12 +13,29 @@ struct QueryParameters {
         return v
     }
 
-    /// `agent_id`, required.
+    /// `agent_id`, required and checked against the id rule.
     func agentID() throws -> String {
-        guard let a = string("agent_id") else {
+        guard let a = try optionalAgentID() else {
             throw APIError.badRequest("missing parameter agent_id", detail: "agent_id is required")
         }
         return a
+    }
+
+    /// `agent_id` if given, checked against the id rule.
+    func optionalAgentID() throws -> String? {
+        guard let a = string("agent_id") else { return nil }
+        try Self.checkID(a, parameter: "agent_id")
+        return a
+    }
+
+    /// 400 naming `parameter` unless `value` follows ``IdentifierRule`` (the rule ingest applies):
+    /// no agent or session with another id can exist, and the id goes into Redis key names.
+    static func checkID(_ value: String, parameter: String) throws {
+        do throws(EventValidationError) {
+            try IdentifierRule.check(value, field: parameter)
+        } catch {
+            throw APIError.badRequest("invalid parameter \(parameter)", detail: error.description)
+        }
     }
 
     func date(_ name: String) throws -> Int64? {

@@ -362,12 +362,6 @@ public actor Worker {
         return seq == .max ? "\(ms + 1)-0" : "\(ms)-\(seq + 1)"
     }
 
-    /// `[A-Za-z0-9._:@-]{1,128}` (docs/keys.md): ids that can go into key names.
-    static func validID(_ s: String) -> Bool {
-        guard !s.isEmpty, s.utf8.count <= 128 else { return false }
-        return s.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "@") || c == UInt8(ascii: "-")
-        }
-    }
+    /// ``IdentifierRule`` (docs/keys.md): ids that can go into key names.
+    static func validID(_ s: String) -> Bool { IdentifierRule.isValid(s) }
 }

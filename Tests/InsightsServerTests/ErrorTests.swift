@@ -36,6 +36,39 @@ struct ErrorTests {
         }
     }
 
+    /// Issue 12: read routes took any agent_id (20 000 characters, braces, spaces) and answered 200 with zeros.
+    @Test func malformedAgentIDIs400NamingIt() async throws {
+        let long = String(repeating: "a", count: 20_000)
+        for path in ["conversations/metrics", "nlu/metrics", "users/drop-off", "business/automation-rate", "business/cost-savings",
+                     "dashboard/overview", "conversations/timeseries"] {
+            for bad in [long, "%7Bacme%7D", "ac%20me", "acme%0A", "caf%C3%A9"] {
+                try await expectError("/api/v1/analytics/\(path)?agent_id=\(bad)", .badRequest, mentions: "agent_id")
+            }
+        }
+        try await expectError("/api/v1/analytics/users/journey/s1?agent_id=\(long)", .badRequest, mentions: "agent_id")
+        try await expectError("/api/v1/analytics/users/journey/s1?agent_id=a%7Bb%7D", .badRequest, mentions: "agent_id")
+    }
+
+    @Test func malformedSessionIDIs400NamingIt() async throws {
+        for bad in ["%7Bs1%7D", "s%201", String(repeating: "s", count: 129)] {
+            try await expectError("/api/v1/analytics/users/journey/\(bad)", .badRequest, mentions: "session_id")
+            try await expectError("/api/v1/analytics/users/journey/\(bad)?agent_id=acme", .badRequest, mentions: "session_id")
+        }
+        // A well-formed unknown session is still a 404, and 128 characters are allowed.
+        try await expectError("/api/v1/analytics/users/journey/\(String(repeating: "s", count: 128))", .notFound)
+    }
+
+    @Test func wellFormedUnknownAgentAnswersZeros() async throws {
+        let agent = String(repeating: "Z", count: 128) + "&x=1"  // exactly 128 characters, then another parameter
+        try await f.app().test(.router) { client in
+            try await client.execute(uri: "/api/v1/analytics/nlu/metrics?agent_id=\(agent)", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try object(r)
+                #expect(o["total_classifications"] as? Int == 0)
+            }
+        }
+    }
+
     @Test func badDate() async throws {
         try await expectError("/api/v1/analytics/conversations/metrics?agent_id=a&start_date=yesterday", .badRequest, mentions: "start_date")
         try await expectError("/api/v1/analytics/nlu/metrics?agent_id=a&end_date=2024-13-01", .badRequest, mentions: "end_date")

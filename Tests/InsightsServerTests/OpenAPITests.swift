@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import InsightsModel
 import InsightsServer
 import RedisClient
 import Testing
@@ -24,6 +25,35 @@ struct OpenAPITests {
                 #expect(paths.count == 17)
                 let events = try #require(paths["/api/v1/events"] as? [String: Any])
                 #expect(Array(events.keys) == ["post"])
+            }
+        }
+    }
+
+    /// The document states the id rule the server applies (IdentifierRule), for every agent_id and
+    /// session_id parameter and event field, so schemathesis checks it too.
+    @Test func everyIDIsDescribedByTheIDRule() async throws {
+        try await f.app().test(.router) { client in
+            try await client.execute(uri: "/openapi.json", method: .get) { r in
+                let o = try object(r)
+                let schemas = try #require((o["components"] as? [String: Any])?["schemas"] as? [String: Any])
+                let id = try #require(schemas["Identifier"] as? [String: Any])
+                #expect(id["pattern"] as? String == IdentifierRule.pattern)
+                #expect(id["maxLength"] as? Int == IdentifierRule.maxLength)
+                #expect(id["minLength"] as? Int == 1)
+                let ref = "#/components/schemas/Identifier"
+                var seen = 0
+                for (_, item) in try #require(o["paths"] as? [String: [String: Any]]) {
+                    for (_, op) in item {
+                        for p in (op as? [String: Any])?["parameters"] as? [[String: Any]] ?? []
+                        where ["agent_id", "session_id"].contains(p["name"] as? String) {
+                            #expect((p["schema"] as? [String: Any])?["$ref"] as? String == ref, "\(p)")
+                            seen += 1
+                        }
+                    }
+                }
+                #expect(seen == 9)
+                let event = try #require((schemas["Event"] as? [String: Any])?["properties"] as? [String: [String: Any]])
+                for f in ["event_id", "session_id", "user_id", "agent_id"] { #expect(event[f]?["$ref"] as? String == ref) }
             }
         }
     }

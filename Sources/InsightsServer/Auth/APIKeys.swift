@@ -1,4 +1,5 @@
 import Foundation
+import InsightsModel
 
 /// What a key may do. Scopes are independent: `admin` does not imply `read` or `ingest`.
 public enum Scope: String, Sendable, CaseIterable, Comparable {
@@ -238,13 +239,8 @@ public struct APIKeyStore: Sendable {
         return keys
     }
 
-    /// The event model's id rule: `[A-Za-z0-9._:@-]{1,128}`.
-    static func isValidAgentID(_ s: some StringProtocol) -> Bool {
-        let bytes = Array(s.utf8)
-        return (1...128).contains(bytes.count) && bytes.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "._:@-".utf8.contains(b)
-        }
-    }
+    /// The event model's id rule (``IdentifierRule``).
+    static func isValidAgentID(_ s: some StringProtocol) -> Bool { IdentifierRule.isValid(s) }
 
     static func hexBytes(_ s: String) -> [UInt8]? {
         let chars = Array(s.utf8)

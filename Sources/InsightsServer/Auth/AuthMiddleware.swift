@@ -138,8 +138,11 @@ public struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         let burst: Double = key.burst ?? Swift.max(1, 2 * rate)
         let principal = Principal(key: key, index: index, limiter: limiter, rate: rate, burst: burst)
         return try await Principal.$current.withValue(principal) {
-            // Every agent_id the request names (a repeated parameter too) must be the key's.
-            try Principal.checkAgents(request.uri.queryParameters.getAll("agent_id").map { String($0) })
+            // Every agent_id the request names (a repeated parameter too) must be well-formed (400, as
+            // without keys) and the key's (403).
+            let agents = request.uri.queryParameters.getAll("agent_id").map { String($0) }
+            for a in agents where !a.isEmpty { try QueryParameters.checkID(a, parameter: "agent_id") }
+            try Principal.checkAgents(agents)
             return try await next(request, context)
         }
     }
