@@ -30,8 +30,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Deliveries after which an undecodable entry goes to the dead-letter stream.")
     var maxDeliveries: Int = 5
 
-    @Option(help: "If set, sessions idle longer than --session-timeout in wall-clock time are finalized too (the sweep's watermark is at least server time minus this many ms).")
-    var wallClockGraceMs: Int?
+    @Option(help: "Sessions idle longer than --session-timeout by the Redis server clock, plus this allowance (ms) for late events, are finalized as dropped even if their agent sends nothing more.")
+    var wallClockGraceMs: Int = Int(WorkerConfiguration.defaultWallClockGraceMs)
 
     @Option(help: "How often (ms) streams are trimmed below the group's acknowledged point.")
     var trimIntervalMs: Int = 10_000
@@ -48,7 +48,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         guard consumerExpiryMs >= 0 else { throw ValidationError("--consumer-expiry-ms must be >= 0") }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
-        if let g = wallClockGraceMs, g < 0 { throw ValidationError("--wall-clock-grace-ms must be >= 0") }
+        guard wallClockGraceMs >= 0 else { throw ValidationError("--wall-clock-grace-ms must be >= 0") }
         // Shorter than the ingest de-dup window (up to 49 h) plus a session timeout, a late event
         // could find its session forgotten and count it a second time.
         guard (2...3650).contains(sessionRetentionDays) else { throw ValidationError("--session-retention-days must be between 2 and 3650") }
@@ -58,7 +58,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = Logger(label: "insights.worker")
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2)
         var config = WorkerConfiguration(
-            sessionTimeoutMs: Int64(sessionTimeout) * 1000, wallClockGraceMs: wallClockGraceMs.map(Int64.init),
+            sessionTimeoutMs: Int64(sessionTimeout) * 1000, wallClockGraceMs: Int64(wallClockGraceMs),
             claimIdleMs: claimIdleMs, claimInterval: .milliseconds(claimIntervalMs), maxDeliveries: maxDeliveries,
             trimInterval: .milliseconds(trimIntervalMs), sessionRetention: sessionRetentionDays * 86400)
         if let consumer { config.consumerName = consumer }

@@ -11,9 +11,17 @@ public struct WorkerConfiguration: Sendable {
     public var batchSize: Int
     /// A session idle longer than this, in event time (ms), is finalized as dropped. Default 1800 s.
     public var sessionTimeoutMs: Int64
-    /// If set, the sweep treats the watermark as at least (server time − this many ms), so the
-    /// last sessions of an agent that stopped sending are finalized too. `nil` (default): pure event time.
+    /// The sweep treats the watermark as at least (Redis server time − this many ms), so a session
+    /// idle past the timeout *by the server clock* is finalized even when its agent sends nothing
+    /// more (the agent's newest event time would never move). The grace is an extra allowance for
+    /// late events: ``defaultWallClockGraceMs`` (docs/worker.md says why). `nil`: pure event time.
     public var wallClockGraceMs: Int64?
+
+    /// 60 s: covers the tracker's flush interval (1 s), ordinary worker lag and modest clock skew
+    /// between platform hosts and Redis, and is small beside the session timeout (30 min), so a
+    /// quiet agent's last sessions are final about a minute after the timeout. A later event for a
+    /// session finalized this way still corrects the counters (docs/worker.md, *Correct*).
+    public static let defaultWallClockGraceMs: Int64 = 60_000
     /// An entry pending this long (ms) on any consumer is claimed (XAUTOCLAIM). Default 30 s.
     public var claimIdleMs: Int
     /// How often the recovery pass (XAUTOCLAIM) runs.
@@ -46,7 +54,7 @@ public struct WorkerConfiguration: Sendable {
         group: String = "workers",
         batchSize: Int = 200,
         sessionTimeoutMs: Int64 = 1_800_000,
-        wallClockGraceMs: Int64? = nil,
+        wallClockGraceMs: Int64? = WorkerConfiguration.defaultWallClockGraceMs,
         claimIdleMs: Int = 30_000,
         claimInterval: Duration = .seconds(5),
         maxDeliveries: Int = 5,

@@ -33,9 +33,12 @@ struct WorkerTests {
         return AnalyticsEvent(eventID: id, eventType: type, timestampMs: ts, sessionID: session, agentID: "acme", data: data)
     }
 
-    func worker(_ name: String, batch: Int = 200, claimIdleMs: Int = 3_600_000, maxDeliveries: Int = 5, timeoutMs: Int64 = 1_800_000) throws -> Worker {
+    /// A worker for the hand-computed scenarios: pure event time unless `grace` is given (the scenarios
+    /// were computed for it; the server clock's part is tested on its own below).
+    func worker(_ name: String, batch: Int = 200, claimIdleMs: Int = 3_600_000, maxDeliveries: Int = 5, timeoutMs: Int64 = 1_800_000,
+                grace: Int64? = nil) throws -> Worker {
         try Worker(client: client, configuration: WorkerConfiguration(
-            consumerName: name, batchSize: batch, sessionTimeoutMs: timeoutMs, claimIdleMs: claimIdleMs,
+            consumerName: name, batchSize: batch, sessionTimeoutMs: timeoutMs, wallClockGraceMs: grace, claimIdleMs: claimIdleMs,
             claimInterval: .zero, maxDeliveries: maxDeliveries, agentRefreshInterval: .zero, trimInterval: .seconds(3600),
             sweepInterval: .zero))
     }
@@ -311,6 +314,58 @@ struct WorkerTests {
         let graced = try Worker(client: client, configuration: WorkerConfiguration(consumerName: "g", wallClockGraceMs: 300_000))
         #expect(try await graced.sweep("acme") == 1)
         #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:unknown": 1, "out:automated": 1, "out:turns": 1])
+    }
+
+    /// Issue 12: the last sessions of an agent that went quiet were never finalized (the sweep compared
+    /// against the agent's newest event time, which stops moving). By default the server clock counts too.
+    @Test func byDefaultAQuietAgentsIdleSessionIsDroppedByTheServerClock() async throws {
+        #expect(WorkerConfiguration().wallClockGraceMs == 60_000)
+        let last = EventClock.nowMs() - 70_000  // idle 70 s by the clock: past a 5 s timeout + the 60 s default grace
+        let first = last - 2000
+        let quiet = [ev("q1", first, .userMessage, "q"), ev("q2", last - 1000, .intentClassified, "q", intent: "billing"),
+                     ev("q3", last, .userMessage, "q")]
+        _ = try await ingestor.ingest(quiet)
+        let hour = "b:h:\(first / 3_600_000 * 3600)"
+        // Pure event time: the agent's newest event is this session's last, so it is never due.
+        let eventTime = try worker("e", timeoutMs: 5000)
+        try await drain([eventTime])
+        #expect(try await eventTime.sweep("acme") == 0)
+        #expect(try await outcome(hour) == [:])
+        // The default configuration, running, while the agent sends nothing: dropped within a sweep interval.
+        let w = try Worker(client: client, configuration: WorkerConfiguration(
+            consumerName: "d", sessionTimeoutMs: 5000, sweepInterval: .milliseconds(200), idleDelay: .milliseconds(10)))
+        let task = Task { await w.run() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, try await outcome(hour).isEmpty {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        task.cancel()
+        await task.value
+        #expect(try await outcome(hour) == ["out:sessions": 1, "out:dropped": 1, "drop:billing": 1, "out:automated": 1, "out:turns": 2])
+        // A late event for the session finalized this way corrects it, still counted once.
+        _ = try await ingestor.ingest([ev("q4", last + 500, .intentClassified, "q", intent: "cancel"), ev("q5", last + 600, .userMessage, "q")])
+        try await drain([eventTime])
+        #expect(try await outcome(hour) == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 3])
+    }
+
+    /// An agent that keeps sending: the server clock changes nothing (its newest event time is ahead of
+    /// server time − grace), so a backfilled session is finalized at once by event time and a session
+    /// still inside the timeout stays open.
+    @Test func anAgentWithALiveStreamKeepsEventTimeBehaviour() async throws {
+        let now = EventClock.nowMs()
+        let events = [
+            ev("o1", now - 7_200_000, .userMessage, "old"),  // backfilled, two hours ago
+            ev("r1", now - 20_000, .userMessage, "recent"),  // 20 s ago: inside the 60 s timeout
+            ev("n1", now - 1000, .userMessage, "now"),       // the newest event: wm
+        ]
+        _ = try await ingestor.ingest(events)
+        let w = try worker("live", timeoutMs: 60_000, grace: WorkerConfiguration.defaultWallClockGraceMs)
+        try await drain([w])
+        _ = try await w.sweep("acme")
+        let idle = try await client.send("ZRANGE", "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) ?? []
+        #expect(Set(idle) == ["recent", "now"])
+        #expect(try await session("old")["f_out"] == "dropped")
+        #expect(try await session("recent")["finalized"] == nil)
     }
 
     @Test func aSlowConsumerApplyingAfterItsEntriesWereClaimedChangesNothing() async throws {
