@@ -12,10 +12,13 @@ public func buildApplication(
     _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
 ) throws -> some ApplicationProtocol {
     let router = try buildRouter(config, client: client, logger: logger)
-    let readTimeout = config.requestReadTimeout
+    let readTimeout = config.requestReadTimeout, maxBody = config.maxBodyBytes
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(timeout: readTimeout)])),
+        server: .http1(configuration: .init(additionalChannelHandlers: [
+            RequestDeadlineHandler(timeout: readTimeout),
+            LingeringCloseHandler(maxBodyBytes: maxBody),  // 413s readable by clients that send first, read later
+        ])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "insights"),
         logger: logger)
 }

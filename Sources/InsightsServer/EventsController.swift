@@ -32,11 +32,16 @@ struct EventsController<Context: RequestContext>: Sendable {
     }
 
     func ingest(_ request: Request) async throws -> Response {
+        // A declared length over the limit is refused before a byte of the body is read (a client that
+        // waits for `100 Continue` gets the 413 at once; LingeringCloseHandler drains what others send).
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
+            throw Self.tooLarge(maxBodyBytes)
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "request body too large", detail: "the body may be at most \(maxBodyBytes) bytes")
+            throw Self.tooLarge(maxBodyBytes)
         } catch let e as RequestReadTimeout {
             // RequestDeadlineHandler: the body was still arriving at the deadline; the connection closes after this answer.
             var h = HTTPFields()
@@ -95,5 +100,9 @@ struct EventsController<Context: RequestContext>: Sendable {
             throw APIError.streamFull(e.message)
         }
         return JSON.response(IngestResponse(accepted: result.accepted, duplicates: result.duplicates, rejected: rejected))
+    }
+
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, "request body too large", detail: "the body may be at most \(limit) bytes")
     }
 }
