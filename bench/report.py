@@ -12,13 +12,32 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
-def report(m, tr, http, wk, q, wrk_seconds, trackers):
-    """The table and the whole LATEST.md; `wrk_seconds` and `trackers` are the run's settings."""
-    sw, py, mem = tr["swift"], tr["python"], tr["memory"]
+def report(m, tr, http, wk, q, wrk_seconds, trackers, cost=None):
+    """The table and the whole LATEST.md; `wrk_seconds` and `trackers` are the run's settings. A phase
+    that did not run (BENCH_PHASES) is None and has no rows."""
     rows = []
 
     def row(area, measure, value, target="", ok=None):
         rows.append((area, measure, value, target, "" if ok is None else verdict(ok)))
+
+    if tr:
+        tracker_rows(tr, row)
+    if http:
+        http_rows(http, row, wrk_seconds)
+    if wk or (tr and tr.get("memory")):
+        worker_rows(wk or {}, (tr or {}).get("memory", {}), row)
+    if q:
+        query_rows(q, row, wrk_seconds)
+    if tr and tr.get("memory"):
+        memory_rows(tr["memory"], row)
+    if cost:
+        from cost import cost_rows
+        cost_rows(cost, row)
+    return render(m, rows, {"machine": m, "tracker": tr, "http": http, "workers": wk, "queries": q, "cost": cost}, trackers)
+
+
+def tracker_rows(tr, row):
+    sw, py = tr["swift"], tr["python"]
 
     ratio_py = sw["rate"] / py["rate"]
     row("1 tracker", "Swift tracker: events/s (%d events, %d trackers, batch %d, pipeline %d)"
@@ -42,12 +61,18 @@ def report(m, tr, http, wk, q, wrk_seconds, trackers):
         "%.0f %% / %.0f %%" % (100 * sw["redis_cpu_seconds"] / sw["seconds"], 100 * py["redis_cpu_seconds"] / py["seconds"]))
     row("1 tracker", "client busy (CPU s / wall s, over %d trackers): Swift / Python" % sw["trackers"],
         "%.0f %% / %.0f %%" % (100 * sw_cpu / sw["seconds"], 100 * py["client_cpu_seconds"] / py["seconds"]))
+
+
+def http_rows(http, row, wrk_seconds):
     row("2 HTTP ingest", "POST /api/v1/events, 500 events/request, wrk 8 connections %d s: events/s" % wrk_seconds,
         f0(http["events_per_s"]))
     row("2 HTTP ingest", "request latency p50 / p99", "%.1f ms / %.1f ms" % (http["p50_ms"], http["p99_ms"]))
     row("2 HTTP ingest", "Redis CPU per event (INFO cpu; wrk's events are a lighter mix than the tracker's), Redis busy",
         "%.1f µs, %.0f %%" % (1e6 * http["redis_cpu_seconds"] / max(1, http["requests"] * 500),
                               100 * http["redis_cpu_seconds"] / http["seconds"]))
+
+
+def worker_rows(wk, mem, row):
     for w in wk.get("workers", []):
         row("3 workers", "%d worker%s draining %d entries: events/s (Redis %.1f µs/event)"
             % (w["workers"], "s" if w["workers"] > 1 else "", w["backlog"], w["server_us_per_event"]), f0(w["rate"]))
@@ -82,6 +107,9 @@ def report(m, tr, http, wk, q, wrk_seconds, trackers):
             " ".join(map(str, lag)), target, ok if target else None)
         row("3 workers", "… lag trend (least squares); freshness p50 / p99 meanwhile" + ("" if target else (" — keeps up: %s" % ("yes" if ok else "no"))),
             "%+.0f entries/s; %.0f ms / %.0f ms" % (su["lag_slope_all"], su["p50_ms"], su["p99_ms"]))
+
+
+def query_rows(q, row, wrk_seconds):
     sizes = q["sizes"]
     for s in sizes:
         row("4 queries", "dashboard/overview with %s events, computed (cache bypassed): Swift p50 / p99 of 300 sequential" % f0(s["events"]),
@@ -98,6 +126,9 @@ def report(m, tr, http, wk, q, wrk_seconds, trackers):
         "%.2f ms / %.2f ms / %s" % (wo["p50_ms"], wo["p99_ms"], f0(wo["rps"])), "p99 ≤ 5 ms", wo["p99_ms"] <= 5)
     row("4 queries", "GET /health (front's ceiling), same wrk: p50 / p99 / req/s",
         "%.2f ms / %.2f ms / %s" % (wh["p50_ms"], wh["p99_ms"], f0(wh["rps"])))
+
+
+def memory_rows(mem, row):
     row("5 memory", "used_memory per million events, stream untrimmed (before workers)",
         "%.0f MB" % (mem["stream_untrimmed"] / mem["events"]))
     row("5 memory", "used_memory per million events after workers applied, acked and trimmed (default retention)",
@@ -107,6 +138,8 @@ def report(m, tr, http, wk, q, wrk_seconds, trackers):
         row("5 memory", "… of which, per million events (key kind: MB, estimated from MEMORY USAGE samples)",
             ", ".join("%s %.0f" % (k, v["bytes"] / mem["events"]) for k, v in parts if v["bytes"] / mem["events"] >= 1))
 
+
+def render(m, rows, raw_figures, trackers):
     lines = ["| area | measure | value | target | |", "|---|---|---|---|---|"]
     lines += ["| %s | %s | %s | %s | %s |" % r for r in rows]
     table = "\n".join(lines)
@@ -136,7 +169,7 @@ def report(m, tr, http, wk, q, wrk_seconds, trackers):
         "on the same 2 cores. The sequential rows bypass that cache: they are the cost of computing the answer.",
     ]
     raw = ["", "<details><summary>raw figures (JSON)</summary>", "", "```json",
-           json.dumps({"machine": m, "tracker": tr, "http": http, "workers": wk, "queries": q}, indent=1, sort_keys=True), "```",
+           json.dumps(raw_figures, indent=1, sort_keys=True), "```",
            "</details>", ""]
     return table, "\n".join(head) + "\n\n" + table + "\n" + "\n".join(notes) + "\n" + "\n".join(raw)
 
@@ -151,7 +184,8 @@ def rerender(path, wrk_seconds, trackers):
         for line in text.split("| machine | |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]:
             k, v = line.strip("|").split("|", 1)
             m[k.strip()] = v.strip()
-    table, doc = report(m, raw["tracker"], raw["http"], raw["workers"], raw["queries"], wrk_seconds, trackers)
+    table, doc = report(m, raw.get("tracker"), raw.get("http"), raw.get("workers"), raw.get("queries"), wrk_seconds, trackers,
+                        raw.get("cost"))
     with open(path, "w") as f:
         f.write(doc)
     print(table)

@@ -10,6 +10,10 @@ Phases (sizes from the environment, defaults in brackets):
     rate [BENCH_FRESHNESS_SECONDS=10]; lag over time at the sustained rate [BENCH_SUSTAINED_SECONDS=30].
  4. queries: dashboard/overview at [BENCH_QUERY_SIZES=10000,100000,1000000] events stored, wrk
     with 100 pollers, /health as the front's ceiling, and the seed's design (bench/seed_api.py).
+ 5. cost (bench/cost.py): Redis CPU per event by phase and memory per million events by key kind, on
+    the realistic mix [BENCH_COST_EVENTS=200000], for today's design and the baseline [BENCH_BASELINE].
+
+BENCH_PHASES=tracker,http,workers,queries,cost chooses the phases.
 
 Every process started here is stopped by its PID, also on failure or Ctrl-C.
 """
@@ -41,6 +45,8 @@ FRESHNESS_SECONDS = int(os.environ.get("BENCH_FRESHNESS_SECONDS", 10))
 SUSTAINED_SECONDS = int(os.environ.get("BENCH_SUSTAINED_SECONDS", 30))
 QUERY_SIZES = [int(x) for x in os.environ.get("BENCH_QUERY_SIZES", "10000,100000,1000000").split(",")]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
+# Which phases run (all by default); a subset, e.g. BENCH_PHASES=cost, writes a table of those alone.
+PHASES = os.environ.get("BENCH_PHASES", "tracker,http,workers,queries,cost").split(",")
 TRACKERS, BATCH, DEPTH = 2, 100, 4
 
 STARTED = []  # every Popen still running, stopped in reverse order on exit
@@ -410,6 +416,7 @@ def phase_queries():
 
 
 from report import report, rerender  # noqa: E402
+from cost import phase_cost  # noqa: E402
 
 
 def main():
@@ -422,11 +429,12 @@ def main():
     work = tempfile.mkdtemp(prefix="bench-", dir=os.path.join(ROOT, ".build-bench"))
     try:
         m = machine()
-        tr = phase_tracker(work)
-        http = phase_http()
-        wk = phase_workers()
-        q = phase_queries()
-        table, doc = report(m, tr, http, wk, q, WRK_SECONDS, TRACKERS)
+        tr = phase_tracker(work) if "tracker" in PHASES else None
+        http = phase_http() if "http" in PHASES else None
+        wk = phase_workers() if "workers" in PHASES else None
+        q = phase_queries() if "queries" in PHASES else None
+        cost = phase_cost(sys.modules[__name__], ROOT) if "cost" in PHASES else None
+        table, doc = report(m, tr, http, wk, q, WRK_SECONDS, TRACKERS, cost)
         os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
         with open(RESULTS, "w") as f:
             f.write(doc)

@@ -36,6 +36,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How often (ms) streams are trimmed below the group's acknowledged point.")
     var trimIntervalMs: Int = 10_000
 
+    @Option(help: "How often (ms) idle sessions are swept (finalized as dropped when past the timeout).")
+    var sweepIntervalMs: Int = 1_000
+
     @Option(help: "A group consumer with no pending entry, idle this long (ms), is forgotten (a stopped worker).")
     var consumerExpiryMs: Int = 3_600_000
 
@@ -43,8 +46,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var sessionRetentionDays: Int = 35
 
     func validate() throws {
-        guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0 else {
-            throw ValidationError("--claim-idle-ms must be >= 0, --claim-interval-ms and --trim-interval-ms > 0")
+        guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0, sweepIntervalMs > 0 else {
+            throw ValidationError("--claim-idle-ms must be >= 0, --claim-interval-ms, --trim-interval-ms and --sweep-interval-ms > 0")
         }
         guard consumerExpiryMs >= 0 else { throw ValidationError("--consumer-expiry-ms must be >= 0") }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
@@ -60,7 +63,8 @@ struct WorkerCommand: AsyncParsableCommand {
         var config = WorkerConfiguration(
             sessionTimeoutMs: Int64(sessionTimeout) * 1000, wallClockGraceMs: Int64(wallClockGraceMs),
             claimIdleMs: claimIdleMs, claimInterval: .milliseconds(claimIntervalMs), maxDeliveries: maxDeliveries,
-            trimInterval: .milliseconds(trimIntervalMs), sessionRetention: sessionRetentionDays * 86400)
+            trimInterval: .milliseconds(trimIntervalMs), sweepInterval: .milliseconds(sweepIntervalMs),
+            sessionRetention: sessionRetentionDays * 86400)
         if let consumer { config.consumerName = consumer }
         config.consumerExpiryMs = consumerExpiryMs
         let worker = try Worker(client: client, configuration: config, logger: logger)
