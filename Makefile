@@ -1,6 +1,6 @@
 # Insights — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
-DEBIAN_PACKAGES := redis-server redis-tools libhiredis-dev pkg-config docker-compose \
+DEBIAN_PACKAGES := redis-server redis-tools libhiredis-dev zlib1g-dev pkg-config docker-compose \
   chromium chromium-driver libjs-chart.js wrk python3-venv
 SWIFT ?= swift
 

@@ -31,8 +31,10 @@ let package = Package(
             dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // The event model, validation and the Redis key schema (no I/O).
-        .target(name: "InsightsModel", swiftSettings: swiftSettings),
+        // zlib from Debian's zlib1g-dev (compacted journeys, gzip request bodies); only InsightsModel imports it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The event model, validation, the Redis key schema and storage formats (no I/O).
+        .target(name: "InsightsModel", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         // The tracker a chat platform links: buffered, batched, atomic ingest.
         .target(
             name: "InsightsTracker",
@@ -72,7 +74,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Test-only helpers: a private redis-server per suite.
-        .target(name: "InsightsTestSupport", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
+        .target(name: "InsightsTestSupport", dependencies: ["RedisClient", "InsightsModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient", "InsightsTestSupport"],

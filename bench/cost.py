@@ -4,7 +4,7 @@ The same events file (bench/workload_mix.py: the realistic mix) goes through eac
 fresh redis-server, phase by phase, so that every phase's Redis CPU (INFO cpu, user + sys) is its
 own:
 
-  ingest   the tracker (`insights bench --events-file`, 2 trackers, batch 100, pipeline 4), no workers
+  ingest   the tracker (`insights bench --events-file`, 2 trackers, batch 500 (the default), pipeline 4), no workers
   apply    2 `insights worker` until the group has acknowledged everything (sweep, compaction, trim off)
   sweep    1 worker, sweeping every 200 ms against the server clock (grace 0), until no session is idle
   compact  1 worker compacting finalized journeys (designs that have it), until none is left
@@ -116,8 +116,8 @@ def run_design(b, name, binary, lua, events_file):
 
         def ingest():
             out, _ = b.run([binary, "bench", "--redis-url", r.url, "--events-file", events_file, "--trackers", "2",
-                            "--batch-size", "100", "--pipeline-depth", "4", "--worker-events", "0",
-                            "--freshness-seconds", "0"])
+                            "--batch-size", "500", "--pipeline-depth", "4", "--worker-events", "0",
+                            "--freshness-seconds", "0"], env=env)
             fig["events"] = sum(r.db.xlen("ins:{%s}:stream" % a.decode()) for a in r.db.smembers("ins:agents"))
             return {"output": out.strip().splitlines()[-1]}
 
@@ -167,11 +167,13 @@ def run_design(b, name, binary, lua, events_file):
                    "--span-hours", str(60 * 24), "--agent-prefix", "ov-"])
         before = set(agents())
         b.run([binary, "bench", "--redis-url", r.url, "--events-file", ov_file, "--trackers", "2", "--worker-events", "0",
-               "--freshness-seconds", "0"])
+               "--freshness-seconds", "0"], env=env)
         with_workers([worker_cmd(r, "ov-%d" % i, sweep="200", trim="1000", compact="200") for i in range(2)],
                      lambda: b.group_backlog(r.db) == 0 and idle_sessions() == 0)
         fig["overview"] = overview_cost(b, r, binary, env, sorted(set(agents()) - before))
     n = fig["events"]
+    if not n:
+        raise RuntimeError("cost %s: no event reached the streams (see the tracker's output above)" % name)
     fig["redis_us_per_event"] = {k: 1e6 * v["redis_cpu_s"] / n for k, v in fig["phases"].items()}
     fig["redis_us_per_event_total"] = sum(fig["redis_us_per_event"].values())
     fig["mb_per_million"] = fig["used_memory"] / n
@@ -183,7 +185,7 @@ def run_design(b, name, binary, lua, events_file):
 def overview_cost(b, r, binary, env, agents):
     """Redis CPU of one computed 30-day dashboard/overview (a unique parameter per request defeats the
     front's 1 s shared answer), averaged over the agents and OVERVIEW_CALLS requests."""
-    s = b.Server(lambda port: [binary, "serve", "--redis-url", r.url, "--host", "127.0.0.1", "--port", str(port)])
+    s = b.Server(lambda port: [binary, "serve", "--redis-url", r.url, "--host", "127.0.0.1", "--port", str(port)], env=env)
     try:
         for a in agents:
             s.latencies("/api/v1/analytics/dashboard/overview?agent_id=%s&timeframe=30d" % a, 5, nonce=True)

@@ -47,7 +47,7 @@ QUERY_SIZES = [int(x) for x in os.environ.get("BENCH_QUERY_SIZES", "10000,100000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
 # Which phases run (all by default); a subset, e.g. BENCH_PHASES=cost, writes a table of those alone.
 PHASES = os.environ.get("BENCH_PHASES", "tracker,http,workers,queries,cost").split(",")
-TRACKERS, BATCH, DEPTH = 2, 100, 4
+TRACKERS, BATCH, DEPTH = 2, 500, 4
 
 STARTED = []  # every Popen still running, stopped in reverse order on exit
 
@@ -81,10 +81,10 @@ def stop(p, sig=signal.SIGTERM, timeout=20):
         STARTED.remove(p)
 
 
-def run(cmd, timeout=3600):
+def run(cmd, timeout=3600, env=None):
     """Runs to completion; returns (stdout, CPU seconds of it and its waited-for children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = start(cmd, stdout=subprocess.PIPE, text=True)
+    p = start(cmd, env=env, stdout=subprocess.PIPE, text=True)
     out, _ = p.communicate(timeout=timeout)
     STARTED.remove(p)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -120,9 +120,9 @@ class RedisServer(Redis):
 class Server:
     """`insights serve` (or the seed peer) on a free port."""
 
-    def __init__(self, cmd_for_port):
+    def __init__(self, cmd_for_port, env=None):
         self.port = free_port()
-        self.proc = start(cmd_for_port(self.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = start(cmd_for_port(self.port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(200):
             try:
                 self.get("/health")
@@ -208,7 +208,7 @@ def memory_breakdown(client, sample=300):
             entry[1].append(key)
     out = {}
     for kind, (count, keys) in kinds.items():
-        sizes = [client.memory_usage(k) or 0 for k in keys]
+        sizes = [client.memory_usage(k, samples=0) or 0 for k in keys]  # exact (hashes are sampled by default)
         out[kind] = {"keys": count, "bytes": int(count * sum(sizes) / max(len(sizes), 1))}
     return out
 

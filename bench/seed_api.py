@@ -10,6 +10,8 @@ stores). Run: uvicorn bench.seed_api:app, or `python bench/seed_api.py PORT`.
 One deliberate change: `datetime.utcnow()` (naive) becomes `datetime.now(timezone.utc)`, because
 events carry aware timestamps and Python refuses to compare the two.
 """
+import json
+import os
 import sys
 import uuid
 from collections import Counter, defaultdict
@@ -18,6 +20,9 @@ from enum import Enum
 from typing import Any, Dict, List, Optional
 
 import redis
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import storage  # noqa: E402  reading the stream entries (docs/keys.md)
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -185,7 +190,13 @@ async def load(redis_url: str, agent_id: str):
         if not page:
             break
         for entry_id, fields in page:
-            event_store.events.append(AnalyticsEvent.model_validate_json(fields[b"j"]))
+            # A stream entry holds the session and the event's journey record (docs/keys.md): the
+            # seed's model is rebuilt from them (confidence and channel are not in a record: absent here).
+            rec = storage.decode_records(fields[b"r"])[0]
+            event_store.events.append(AnalyticsEvent(
+                event_id=rec["event_id"], event_type=rec["type"], session_id=fields[b"s"].decode(), agent_id=agent_id,
+                timestamp=datetime.fromtimestamp(rec["ts"] / 1000, timezone.utc),
+                data=json.loads(rec["data"]) if rec["data"] else {}, response_time_ms=rec["rt"]))
         added += len(page)
         start = page[-1][0].decode()
     if start:

@@ -1,10 +1,11 @@
 """The Python peer of the Swift tracker: redis-py + hiredis running lua/ingest.lua exactly as
-EventIngestor does (same script text: common.lua + ingest.lua, same KEYS/ARGV layout, batches of
-100 events per EVALSHA, 4 calls pipelined per round trip), one process per Swift tracker, on the
+EventIngestor does (same script text: common.lua + ingest.lua, same KEYS/ARGV layout, the same
+batches per EVALSHA and calls pipelined per round trip), one process per Swift tracker, on the
 events `insights bench --dump-events` wrote (tracker t's share = the t-th contiguous slice).
 
-The timed part does what the Swift tracker does per event after the caller hands it over:
-check it, encode its JSON, build the arguments, send. Parsing the file is not timed (the Swift
+The timed part does what the Swift tracker does per event after the caller hands it over: check
+it, derive what is stored (stored id, journey record, bucket counters: e2e/storage.py mirrors
+Sources/InsightsModel), build the arguments, send. Parsing the file is not timed (the Swift
 benchmark loads the same file before its clock starts).
 
 Prints one JSON object: events, seconds, rate, server µs/event (INFO commandstats), ceiling,
@@ -19,9 +20,14 @@ import re
 import time
 from datetime import datetime
 
+import msgpack
 import redis
 
-# Retention defaults (Sources/InsightsTracker/Retention.swift) and the stream cap
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import storage  # noqa: E402
+
+# Retention defaults (Sources/InsightsModel/Retention.swift) and the stream cap
 # (EventIngestor.defaultStreamCap): the same trailing ARGV the Swift tracker sends.
 MINUTE_TTL, HOUR_TTL, DAY_TTL, SESSION_TTL = 48 * 3600, 35 * 86400, 400 * 86400, 35 * 86400
 STREAM_CAP = 5_000_000
@@ -56,22 +62,24 @@ def load(path):
 
 
 def event_args(ev, ms):
-    """The 10 ARGV fields of one event (lua/ingest.lua header), as EventIngestor.command builds them."""
+    """The 6 ARGV fields of one event (lua/ingest.lua header) and its counters, as EventIngestor.command builds them."""
     etype = ev["event_type"]
     if etype not in EVENT_TYPES or not ID_RE.match(ev["event_id"]) or not ID_RE.match(ev["session_id"]):
         raise ValueError("invalid event %r" % ev.get("event_id"))
-    data = ev.get("data") or {}
-    rt = ev.get("response_time_ms")
-    conf = ev.get("confidence")
-    return (
-        ev["event_id"], ms, etype, ev["session_id"],
-        json.dumps(ev, separators=(",", ":"), ensure_ascii=False),
-        "" if rt is None else rt,
-        "" if conf is None else repr(float(conf)),
-        (data.get("intent") or "") if etype == "intent_classified" and isinstance(data.get("intent"), str) else "",
-        ev.get("channel") or "",
-        "1" if data.get("escalated_to_human") is True else "0",
-    )
+    counters = storage.event_counters(ev)
+    return (storage.stored_id(ev["event_id"]), ev["session_id"], ms,
+            "1" if etype in ("user_message", "bot_response") else "0",
+            storage.encode_record(ev, ms), msgpack.packb(counters)), (ms // 60000 * 60, counters)
+
+
+def batch_counters(rows):
+    """The batch's counters per minute (MessagePack: minute start -> {field -> delta})."""
+    per = {}
+    for _, (minute, counters) in rows:
+        sums = per.setdefault(str(minute), {})
+        for k, v in counters.items():
+            sums[k] = sums.get(k, 0) + v
+    return msgpack.packb(per)
 
 
 def tracker(share, url, sha, batch, depth, start_at, out):
@@ -96,8 +104,8 @@ def tracker(share, url, sha, batch, depth, start_at, out):
             prefix = "ins:{%s}:" % agent
             for b in range(0, len(rows), batch):
                 part = rows[b:b + batch]
-                args = [prefix, MINUTE_TTL, HOUR_TTL, DAY_TTL, SESSION_TTL, len(part)]
-                for row in part:
+                args = [prefix, MINUTE_TTL, HOUR_TTL, DAY_TTL, SESSION_TTL, len(part), batch_counters(part)]
+                for row, _ in part:
                     args.extend(row)
                 args.append(STREAM_CAP)
                 pipe.execute_command("EVALSHA", sha, 1, prefix + "stream", *args)
@@ -117,7 +125,7 @@ def main():
     p.add_argument("--redis-url", required=True)
     p.add_argument("--events-file", required=True)
     p.add_argument("--trackers", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--pipeline-depth", type=int, default=4)
     p.add_argument("--lua-dir", default=os.path.join(os.path.dirname(__file__), "..", "lua"))
     a = p.parse_args()

@@ -8,12 +8,16 @@ what is in Redis and returns a list of mismatches (empty = exact).
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))
+import storage  # noqa: E402  reading what Insights stores (docs/keys.md)
 
 MESSAGE_TYPES = {"user_message", "bot_response"}
 INTENTS = ["book_flight", "cancel", "refund", "greeting", "baggage", "seat_change"]
@@ -24,16 +28,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def rt_bin(rt: int) -> int:
-    """floor(4*log2(rt)), corrected against the bin's bounds exactly as lua/ingest.lua does."""
-    b = math.floor(4 * math.log(rt) / math.log(2))
-    while 2 ** ((b + 1) / 4) <= rt:
-        b += 1
-    while 2 ** (b / 4) > rt:
-        b -= 1
-    return b
 
 
 class Workload:
@@ -127,7 +121,7 @@ class Ledger:
 # ---------------------------------------------------------------------------
 
 def expected_buckets(events: list[dict]) -> dict[str, Counter]:
-    """key ('ins:{a}:b:<g>:<start>') -> Counter of fields, from the acknowledged events."""
+    """key ('ins:{a}:c:<g>:<start>') -> Counter of fields, from the acknowledged events."""
     out: dict[str, Counter] = defaultdict(Counter)
 
     def add(agent, ts_ms, field, n):
@@ -135,37 +129,14 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
             return
         for g, width in GRANULARITIES:
             start = (ts_ms // 1000 // width) * width
-            out[f"ins:{{{agent}}}:b:{g}:{start}"][field] += n
+            out[f"ins:{{{agent}}}:c:{g}:{start}"][field] += n
 
     sessions: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for e in events:
-        a, ts, t = e["agent_id"], e["_ts"], e["event_type"]
-        sessions[(a, e["session_id"])].append(e)
-        add(a, ts, "events", 1)
-        add(a, ts, "ev:" + t, 1)
-        if t in MESSAGE_TYPES:
-            add(a, ts, "messages", 1)
-        rt = e.get("response_time_ms")
-        if t == "bot_response" and rt:
-            add(a, ts, "rt_sum", rt)
-            add(a, ts, "rt_count", 1)
-            add(a, ts, f"rt:{rt_bin(rt)}", 1)
-        if t == "intent_classified":
-            intent = e["data"].get("intent")
-            if intent:
-                add(a, ts, "intents", 1)
-                add(a, ts, "intent:" + intent, 1)
-            conf = e.get("confidence")
-            if conf is not None:
-                if conf > 0:
-                    add(a, ts, "conf_sum_u", math.floor(conf * 1e6 + 0.5))
-                    add(a, ts, "conf_count", 1)
-                if conf < 0.7:
-                    add(a, ts, "low_conf", 1)
-        if e["data"].get("escalated_to_human") is True:
-            add(a, ts, "escalations", 1)
-        if e.get("channel"):
-            add(a, ts, "ch:" + e["channel"], 1)
+        sessions[(e["agent_id"], e["session_id"])].append(e)
+        # The per-event counters (EventCounters, mirrored in e2e/storage.py).
+        for field, n in storage.event_counters(e).items():
+            add(e["agent_id"], e["_ts"], field, n)
     for (a, _sid), evs in sessions.items():
         first = min(e["_ts"] for e in evs)
         msgs = sum(1 for e in evs if e["event_type"] in MESSAGE_TYPES)
@@ -207,16 +178,48 @@ def group_state(r, agent: str) -> tuple[int, int]:
 
 
 def drained(r, agents: list[str]) -> tuple[bool, str]:
-    """Lag 0, pending 0 and no session left unfinalized, for every agent."""
+    """Lag 0, pending 0, no session left unfinalized or waiting for compaction, for every agent."""
     parts = []
     ok = True
     for a in agents:
         lag, pending = group_state(r, a)
         idle = r.zcard(f"ins:{{{a}}}:idle")
-        if lag or pending or idle:
+        cq = r.zcard(f"ins:{{{a}}}:cq")
+        if lag or pending or idle or cq:
             ok = False
-        parts.append(f"{a}: lag={lag} pending={pending} idle={idle}")
+        parts.append(f"{a}: lag={lag} pending={pending} idle={idle} compaction={cq}")
     return ok, "; ".join(parts)
+
+
+def binary(r):
+    """A client on the same server as `r` that returns bytes (stored values are binary)."""
+    import redis as redis_py
+    return redis_py.Redis(connection_pool=redis_py.ConnectionPool(
+        connection_class=r.connection_pool.connection_class,
+        **{**r.connection_pool.connection_kwargs, "decode_responses": False}))
+
+
+def known_ids(r, agents: list[str]) -> set[str]:
+    """Every event id Redis knows it accepted: in a de-dup day set, or applied to a finalized
+    session (its hash's iu/it, or its compacted value's header). `r` decodes responses."""
+    raw = binary(r)
+    ids: set[str] = set()
+    for a in agents:
+        p = storage.prefix(a)
+        for k in raw.scan_iter(match=p + "d:*", count=1000):
+            ids.update(storage.event_id(m) for m in raw.smembers(k))
+        for k in raw.scan_iter(match=p + "jz:*", count=1000):
+            blob = raw.get(k)
+            h = int.from_bytes(blob[2:6], "little")
+            header = storage.msgpack.unpackb(blob[6:6 + h], raw=True, strict_map_key=False)
+            ids.update(storage.event_id(f) for f in header.get(b"i", []))
+        for k in raw.scan_iter(match=p + "s:*", count=1000):
+            iu, it = raw.hmget(k, "iu", "it")
+            for i in range(0, len(iu or b""), 16):
+                ids.add(storage.event_id(b"\x01" + iu[i:i + 16]))
+            ids.update(line.decode() for line in (it or b"").split(b"\n") if line)
+    raw.close()
+    return ids
 
 
 def wait_drained(r, agents: list[str], timeout: float) -> tuple[bool, str, float]:
@@ -238,8 +241,9 @@ def scan(r, pattern: str) -> list[str]:
 
 
 def verify(r, workload: Workload, ledger_ids: set[str], poison_ids: dict[str, list[str]] | None = None,
-           max_report: int = 20) -> tuple[list[str], dict]:
-    """Compares Redis with the ledger. Returns (mismatches, figures)."""
+           max_report: int = 20, journey=None) -> tuple[list[str], dict]:
+    """Compares Redis with the ledger. `journey(agent, session)` gives a session's event ids as the
+    front's users/journey answers them. Returns (mismatches, figures)."""
     poison_ids = poison_ids or {}
     bad: list[str] = []
     unknown = ledger_ids - workload.by_id.keys()
@@ -257,14 +261,15 @@ def verify(r, workload: Workload, ledger_ids: set[str], poison_ids: dict[str, li
     expected = expected_buckets(events)
     actual_keys = set()
     for a in workload.agents:
-        actual_keys.update(scan(r, f"ins:{{{a}}}:b:*"))
+        actual_keys.update(scan(r, f"ins:{{{a}}}:c:*"))
     keys = sorted(actual_keys | expected.keys())
-    pipe = r.pipeline(transaction=False)
+    raw = binary(r)
+    pipe = raw.pipeline(transaction=False)
     for k in keys:
-        pipe.hgetall(k)
+        pipe.get(k)
     field_diffs = 0
-    for k, h in zip(keys, pipe.execute()):
-        got = {f: int(v) for f, v in h.items() if int(v) != 0}
+    for k, blob in zip(keys, pipe.execute()):
+        got = {f: v for f, v in storage.counters(blob).items() if v != 0}
         want = {f: v for f, v in expected.get(k, Counter()).items() if v != 0}
         if got != want:
             for f in sorted(got.keys() | want.keys()):
@@ -272,51 +277,49 @@ def verify(r, workload: Workload, ledger_ids: set[str], poison_ids: dict[str, li
                     field_diffs += 1
                     if field_diffs <= max_report:
                         bad.append(f"{k} {f}: redis {got.get(f, 0)} != ledger {want.get(f, 0)}")
+    raw.close()
     if field_diffs > max_report:
         bad.append(f"... {field_diffs} bucket field mismatches in all")
     figures["buckets_checked"] = len(keys)
 
-    # 3. Journeys: each session's journey holds exactly its acknowledged events, once each.
+    # 3. Journeys (as users/journey answers them): each session's journey holds exactly its
+    # acknowledged events, once each, and the session is finalized.
     by_session: dict[tuple[str, str], list[str]] = defaultdict(list)
     for e in events:
         by_session[(e["agent_id"], e["session_id"])].append(e["event_id"])
-    sess_keys = sorted(by_session)
     journey_bad = 0
-    for i in range(0, len(sess_keys), 2000):
-        chunk = sess_keys[i:i + 2000]
-        pipe = r.pipeline(transaction=False)
-        for a, s in chunk:
-            pipe.zrange(f"ins:{{{a}}}:journey:{s}", 0, -1)
-            pipe.hget(f"ins:{{{a}}}:sess:{s}", "finalized")
-        res = pipe.execute()
-        for j, (a, s) in enumerate(chunk):
-            members, finalized = res[2 * j], res[2 * j + 1]
-            got = sorted(json.loads(m)["event_id"] for m in members)
-            if got != sorted(by_session[(a, s)]) or finalized != "1":
-                journey_bad += 1
-                if journey_bad <= max_report:
-                    bad.append(f"journey {a}/{s}: {len(got)} events (ledger {len(by_session[(a, s)])}), finalized={finalized}")
+    for (a, s), want_ids in sorted(by_session.items()):
+        got = sorted(journey(a, s)) if journey else []
+        if got != sorted(want_ids):
+            journey_bad += 1
+            if journey_bad <= max_report:
+                bad.append(f"journey {a}/{s}: {len(got)} events (ledger {len(want_ids)})")
+    raw = binary(r)
+    for (a, s) in sorted(by_session):
+        if storage.session_state(raw, a, s) is None:
+            journey_bad += 1
+            if journey_bad <= max_report:
+                bad.append(f"session {a}/{s} is not finalized")
     # No journey for a session the ledger does not know.
     journeys = 0
     for a in workload.agents:
-        for k in scan(r, f"ins:{{{a}}}:journey:*"):
-            journeys += 1
-            sid = k.split(":journey:", 1)[1]
-            if (a, sid) not in by_session:
-                journey_bad += 1
-                bad.append(f"journey {k} is not in the ledger")
+        for kind in ("j", "jf", "jz"):
+            for k in scan(r, f"ins:{{{a}}}:{kind}:*"):
+                sid = k.split(f":{kind}:", 1)[1]
+                journeys += kind == "jz"
+                if (a, sid) not in by_session:
+                    journey_bad += 1
+                    bad.append(f"journey {k} is not in the ledger")
+    raw.close()
     if journey_bad > max_report:
         bad.append(f"... {journey_bad} journey mismatches in all")
     figures["sessions"] = len(by_session)
     figures["journeys"] = journeys
 
-    # 4. Dedupe: the seen sets hold exactly the acknowledged ids.
-    seen: set[str] = set()
-    for a in workload.agents:
-        for k in scan(r, f"ins:{{{a}}}:seen:*"):
-            seen.update(r.smembers(k))
+    # 4. Dedupe: Redis knows exactly the acknowledged ids (de-dup sets and compacted sessions).
+    seen = known_ids(r, workload.agents)
     if seen != ledger_ids:
-        bad.append(f"seen sets: {len(seen - ledger_ids)} ids not acknowledged, {len(ledger_ids - seen)} acknowledged ids missing")
+        bad.append(f"known ids: {len(seen - ledger_ids)} ids not acknowledged, {len(ledger_ids - seen)} acknowledged ids missing")
 
     # 5. Dead letters: exactly the poison entries.
     for a in workload.agents:

@@ -8,7 +8,7 @@ Each scenario starts its own redis-server (unix socket, temp dir), one `insights
 `insights worker` processes, sends realistic conversations through `POST /api/v1/events` from
 several producer threads (a 5xx, timeout or connection error → the same batch again, like a real
 platform), injects its fault, waits until the workers have drained (lag 0, pending 0, every
-session finalized) and compares every counter, outcome, journey, seen set and dead letter with
+session finalized) and compares every counter, outcome, journey, de-dup id and dead letter with
 what the ledger of acknowledged event_ids implies (chaos/ledger.py). Exit status 1 on any mismatch.
 """
 from __future__ import annotations
@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "e2e"))
 from harness import DEFAULT_EVENTS, log, run_scenario, wait_for_acks, while_producing  # noqa: E402
+from ledger import binary, known_ids  # noqa: E402
+import storage  # noqa: E402
 from service import Insights, wait_until  # noqa: E402
 
 
@@ -110,11 +112,7 @@ def s4_redis_restart(events):
             c.redis.start()
             log("  redis-server restarted from its AOF")
             # Every event acknowledged before the crash is still there (appendfsync always).
-            seen = set()
-            rc = c.redis.client()
-            for a in ctx["workload"].agents:
-                for k in rc.scan_iter(match=f"ins:{{{a}}}:seen:*"):
-                    seen.update(rc.smembers(k))
+            seen = known_ids(c.redis.client(), ctx["workload"].agents)
             lost = acked_before - seen
             if lost:
                 ctx["result"]["mismatches"].append(f"{len(lost)} acknowledged events lost by the restart")
@@ -159,12 +157,13 @@ def s6_stream_cap(events):
         if prod.stats["status"].get("503", 0) <= refusals_before:
             ctx["result"]["mismatches"].append("producers were not being refused while every stream was full")
         in_streams = set()
+        raw = binary(rc)
         for a in wl.agents:
             key = f"ins:{{{a}}}:stream"
             n = rc.xlen(key)
             if n > cap:
                 ctx["result"]["mismatches"].append(f"{key} holds {n} entries > cap {cap}")
-            in_streams.update(json.loads(f["j"])["event_id"] for _, f in rc.xrange(key))
+            in_streams.update(storage.decode_records(f[b"r"])[0]["event_id"] for _, f in raw.xrange(key))
         missing = acked - in_streams
         if missing:
             ctx["result"]["mismatches"].append(f"{len(missing)} acknowledged unread events are not in the stream (trimmed?)")
@@ -203,7 +202,8 @@ def s7_poison(events):
         rc.sadd("ins:agents", a)
         ids = [rc.xadd(key, {"j": "{not json"}), rc.xadd(key, {"x": "no j field"}),
                rc.xadd(key, {"j": json.dumps({"event_id": "p1", "event_type": "nope", "session_id": "s",
-                                              "timestamp": "2026-01-01T00:00:00Z"})})]
+                                              "timestamp": "2026-01-01T00:00:00Z"})}),
+               rc.xadd(key, {"s": "s1", "r": "not a journey record"})]
         ctx["poison"][a] = ids
         ctx["result"]["notes"].append(f"{len(ids)} poison entries")
 

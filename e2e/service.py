@@ -67,9 +67,9 @@ class Redis:
         out = subprocess.run(["redis-cli", "-s", str(self.socket), *args], capture_output=True, text=True, timeout=10)
         return out.stdout.strip()
 
-    def client(self):
+    def client(self, decode: bool = True):
         import redis  # redis-py, from e2e/requirements.txt
-        return redis.Redis(unix_socket_path=str(self.socket), decode_responses=True)
+        return redis.Redis(unix_socket_path=str(self.socket), decode_responses=decode)
 
     def stop(self, sig: int = signal.SIGTERM):
         """Stops the server; its directory stays (a restart on the same data uses it)."""

@@ -1,13 +1,25 @@
--- Insights: helpers shared by every script (ingest, worker apply, worker sweep).
+-- Insights: helpers shared by every script (ingest, worker apply, sweep, compaction).
 --
--- Not a script by itself: Redis scripts cannot include files, so the Swift side
--- sends `common.lua .. <script>.lua` as one script (RedisScript(name:sources:)).
+-- Not a script by itself: Redis scripts cannot include files, so the Swift side sends
+-- `common.lua .. <script>.lua` as one script (RedisScript(concatenating:)). Key names: every key
+-- of an agent is its prefix `ins:{<agent>}:` (ARGV) and one of these suffixes (AgentKeys in
+-- Sources/InsightsModel, docs/keys.md): stream, s:<sid> session, j:<sid> / jf:<sid> / jz:<sid>
+-- journeys, idle, cq, wm, deadletter, c:<m|h|d>:<start> counters.
 
 local MINUTE, HOUR, DAY = 60, 3600, 86400
 local MAX_INT_DIGITS = 15 -- < 2^53: every integer we parse stays exact in a Lua double
+local CHUNK = 1000        -- unpack() in Lua 5.1 is limited to ~8000 values; stay far below
 
 local function int_str(x)
   return string.format('%d', x)
+end
+
+-- Small integers as strings, made once: number to string conversions are the costliest thing a
+-- script does, and counts and flags are small.
+local SMALL_INT = {}
+for i = 0, 255 do SMALL_INT[i] = int_str(i) end
+local function num_str(x)
+  return SMALL_INT[x] or int_str(x)
 end
 
 -- Non-negative decimal integer without sign, spaces, hex or exponent, or nil.
@@ -18,12 +30,202 @@ local function parse_uint(s)
   return tonumber(s)
 end
 
--- Ids end up inside key names; docs/keys.md restricts them to this alphabet.
-local function valid_id(s)
-  return #s >= 1 and #s <= 128 and s:find('^[A-Za-z0-9._:@-]+$') ~= nil
-end
-
 local function fail(msg)
   return redis.error_reply('ERR invalid argument: ' .. msg)
 end
 
+-- redis.call with a long argument list, in chunks: cmd key <fixed...> <items...>.
+local function call_chunked(cmd, key, fixed, items)
+  for first = 1, #items, CHUNK do
+    local args = { cmd, key }
+    for _, f in ipairs(fixed) do args[#args + 1] = f end
+    for i = first, math.min(first + CHUNK - 1, #items) do args[#args + 1] = items[i] end
+    redis.call(unpack(args))
+  end
+end
+
+-- The server clock: seconds, and milliseconds.
+local function server_time()
+  local t = redis.call('TIME')
+  local s = tonumber(t[1])
+  return s, s * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+---------------------------------------------------------------------------
+-- Event types: EventType.code in Swift (declaration order, never reordered).
+---------------------------------------------------------------------------
+local TYPE_NAMES = {
+  [0] = 'conversation_start', 'conversation_end', 'user_message', 'bot_response',
+  'intent_classified', 'entity_extracted', 'workflow_started', 'workflow_completed',
+  'workflow_failed', 'api_call', 'error', 'user_feedback', 'custom',
+}
+local T_END, T_USER, T_BOT, T_INTENT = 1, 2, 3, 4
+local T_WF_STARTED, T_WF_COMPLETED, T_WF_FAILED = 6, 7, 8
+local FLAG_ESCALATED = 1
+
+---------------------------------------------------------------------------
+-- Journey records (JourneyRecord in Sources/InsightsModel, docs/keys.md):
+--   u16 n | u48 ts | u8 type | u8 flags | u8 k, id | u16 i, intent | [u32 rt] | data
+---------------------------------------------------------------------------
+
+-- The header of the record at `pos`: its total length (2 + n), ts, type, flags, id field, intent.
+-- (One struct.unpack: `c0` reads a string whose length is the number read just before it.)
+local function record_at(s, pos)
+  local n, ts, code, flags, id, intent = struct.unpack('<HI6BBBc0Hc0', s, pos)
+  return 2 + n, ts, code, flags, id, intent
+end
+
+-- Whether `s` is one well-formed record (a stream entry's `r`); its ts and type if so.
+local function check_record(s)
+  if type(s) ~= 'string' or #s < 13 then
+    return nil
+  end
+  local ok, n, ts, code = pcall(struct.unpack, '<HI6B', s)
+  if not ok or n + 2 ~= #s or TYPE_NAMES[code] == nil then
+    return nil
+  end
+  return ts, code
+end
+
+---------------------------------------------------------------------------
+-- Counter buckets: `P c:<m|h|d>:<start>` = cmsgpack map field -> integer, EXAT start + len + ttl.
+-- Deltas are summed per key and field in Lua; each key is read (GET, decoded) before any write
+-- and written once (SET ... EXAT): one read and one write per key per call.
+---------------------------------------------------------------------------
+local GRANULARITIES = { { 'c:m:', MINUTE, 1 }, { 'c:h:', HOUR, 2 }, { 'c:d:', DAY, 3 } }
+
+local counters = { order = {}, by_key = {} }
+
+-- The accumulator of a bucket key (created on first use).
+local function counter_bucket(key, expire_at)
+  local b = counters.by_key[key]
+  if b == nil then
+    b = { fields = {}, delta = {}, expire_at = expire_at }
+    counters.by_key[key] = b
+    counters.order[#counters.order + 1] = key
+  end
+  return b
+end
+
+local function counter_add(b, field, d)
+  local cur = b.delta[field]
+  if cur == nil then
+    b.fields[#b.fields + 1] = field
+    cur = 0
+  end
+  b.delta[field] = cur + d
+end
+
+-- The minute, hour and day buckets of a second (those not expired yet), memoized per second.
+local buckets_of_second = {}
+local function buckets_at(prefix, now, ttls, sec)
+  local list = buckets_of_second[sec]
+  if list == nil then
+    list = {}
+    for _, g in ipairs(GRANULARITIES) do
+      local start = math.floor(sec / g[2]) * g[2]
+      local expire_at = start + g[2] + ttls[g[3]]
+      if expire_at > now then
+        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start), expire_at)
+      end
+    end
+    buckets_of_second[sec] = list
+  end
+  return list
+end
+
+-- Adds d to field in the minute, hour and day bucket of ts_ms (buckets already expired are skipped).
+local function counter_add_at(prefix, now, ttls, ts_ms, field, d)
+  for _, b in ipairs(buckets_at(prefix, now, ttls, math.floor(ts_ms / 1000))) do
+    counter_add(b, field, d)
+  end
+end
+
+-- Reads and decodes every touched bucket (fails before any write if one is not a counters map).
+local function counters_read()
+  for _, key in ipairs(counters.order) do
+    local raw = redis.call('GET', key)
+    local t = {}
+    if raw then
+      t = cmsgpack.unpack(raw)
+      if type(t) ~= 'table' then
+        error('counters ' .. key .. ' are not a MessagePack map')
+      end
+    end
+    counters.by_key[key].current = t
+  end
+end
+
+-- Writes every touched bucket. keep_zero: a field whose deltas summed to 0 is still created (ingest:
+-- the same fields as one call per event); otherwise only non-zero sums are written.
+local function counters_write(keep_zero)
+  for _, key in ipairs(counters.order) do
+    local b = counters.by_key[key]
+    local t = b.current
+    local touched = false
+    for _, f in ipairs(b.fields) do
+      local d = b.delta[f]
+      if d ~= 0 or keep_zero then
+        t[f] = (t[f] or 0) + d
+        touched = true
+      end
+    end
+    if touched then
+      redis.call('SET', key, cmsgpack.pack(t), 'EXAT', int_str(b.expire_at))
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- Applied event ids of a finalized session: fields `iu` (16-byte UUIDs back to back) and `it`
+-- (text ids, one per line) of its hash; exact lookups (a UUID only at a 16-byte boundary).
+---------------------------------------------------------------------------
+local function id_in(iu, it, id)
+  if string.byte(id, 1) == 1 then
+    if not iu then return false end
+    local raw = string.sub(id, 2)
+    local p = string.find(iu, raw, 1, true)
+    while p and (p - 1) % 16 ~= 0 do
+      p = string.find(iu, raw, p + 1, true)
+    end
+    return p ~= nil
+  end
+  return it ~= nil and it ~= false and string.find(it, '\n' .. string.sub(id, 2) .. '\n', 1, true) ~= nil
+end
+
+-- Appends ids (stored forms) to the iu / it values.
+local function ids_append(iu, it, ids)
+  local u, t = { iu or '' }, { (it and it ~= '') and it or '\n' }
+  for _, id in ipairs(ids) do
+    if string.byte(id, 1) == 1 then u[#u + 1] = string.sub(id, 2) else t[#t + 1] = string.sub(id, 2) .. '\n' end
+  end
+  return table.concat(u), table.concat(t)
+end
+
+---------------------------------------------------------------------------
+-- Compacted sessions (`P jz:<sid>`, CompactJourney in Swift): 'Z' 1 | u32 H | msgpack header | deflate.
+-- The header holds the session hash's own fields (h: t0, m, l, st) and its events' ids (i).
+---------------------------------------------------------------------------
+
+-- The header of a compacted session, or nil when it has none.
+local function compact_header(prefix, sid)
+  local blob = redis.call('GET', prefix .. 'jz:' .. sid)
+  if not blob then
+    return nil
+  end
+  local h = struct.unpack('<I4', blob, 3)
+  return cmsgpack.unpack(string.sub(blob, 7, 6 + h))
+end
+
+-- HSET arguments that recreate the session hash from a compacted header: its fields, and its
+-- events' ids as applied.
+local function header_fields(header, args)
+  for k, v in pairs(header.h or {}) do
+    args[#args + 1] = k
+    args[#args + 1] = v
+  end
+  local iu, it = ids_append(nil, nil, header.i or {})
+  args[#args + 1], args[#args + 2] = 'iu', iu
+  args[#args + 1], args[#args + 2] = 'it', it
+  return args
+end

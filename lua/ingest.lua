@@ -1,190 +1,154 @@
 -- Insights: atomic ingest of a batch of analytics events for one agent.
 --
--- EVALSHA <sha> 1 ins:{<agent>}:stream prefix minTTL hourTTL dayTTL sessTTL n
---         <10 args per event: id ts_ms type session json rt_ms conf intent channel escalated>
---         [streamCap]
+-- EVALSHA <sha> 1 ins:{<agent>}:stream prefix minTTL hourTTL dayTTL sessTTL n counters
+--         <6 args per event: idfield session ts_ms message record contribution> [streamCap]
 -- Returns {accepted, duplicates}.
 --
--- streamCap (optional, after the events; absent or 0 = no cap): the most entries the
--- agent's stream may hold. A batch whose new events would take XLEN past it is refused
--- as a whole with the error `STREAMFULL ...` and nothing is written: the caller keeps the
--- events and retries later (HTTP 503). The stream is never trimmed here: workers trim
--- only below what the group has acknowledged, so an unread entry is never lost.
+-- The caller (EventIngestor, Sources/InsightsTracker) decoded and validated every event once, and
+-- derived from it all that is stored: idfield is the event id's stored form (StoredEventID),
+-- message '1' for user_message and
+-- bot_response, record the journey record (JourneyRecord) the stream entry carries, contribution
+-- the event's own bucket counters (EventCounters, a MessagePack map field -> delta), and counters
+-- the sum of all contributions of the batch per minute (MessagePack: minute start -> {field ->
+-- delta}). The script checks what it relies on (counts, numbers), not the events again: it adds
+-- the counters, minus the contributions of events that turn out to be duplicates.
 --
--- Key schema and bucket fields: docs/keys.md. Sent as `common.lua .. ingest.lua`.
--- The script runs in four phases so that a bad argument (or a wrong-typed
--- seen set or session hash) is detected before anything is written: Redis
--- does not roll back a script that fails half-way.
---   1. validate every argument          (no Redis calls)
---   2. read: TIME, seen sets, sessions  (read-only calls)
---   3. compute all effects in Lua       (no Redis calls)
---   4. write: XADD, HINCRBY, EXPIREAT, session hashes, seen set
--- Increments are summed per (key, field) and issued once each, with one
--- EXPIREAT per touched key: a batch mostly hits the same three buckets.
+-- streamCap (optional, after the events; absent or 0 = no cap): the most entries the agent's
+-- stream may hold. A batch whose new events would take XLEN past it is refused as a whole with
+-- the error `STREAMFULL ...` and nothing is written: the caller keeps the events and retries later
+-- (HTTP 503). The stream is never trimmed here.
+--
+-- De-dup (docs/keys.md, "De-dup sets"): an event is a duplicate if its id is in its session's
+-- compacted journey or among the ids its finalized state applied, or in the agent's set of ids accepted on today's or yesterday's arrival day
+-- (`P d:<day>`, server time; a window between 24 and 49 hours) and not yet compacted, or earlier
+-- in the batch. Exact: ids, never digests. The workers take a session's ids out of the day sets
+-- when they compact it (its compacted journey keeps them), so the sets hold the ids of sessions
+-- still open: a re-sent event is always caught within its session (for as long as the session is
+-- kept); the same id in another session only while the first one is not compacted.
+-- Session counters live in the session hash `P s:<sid>` (t0, m, l, x). Sent as `common.lua .. ingest.lua`.
+--
+-- Phases, so that a bad argument or a wrong-typed key is found before anything is written (Redis
+-- does not roll back a script that fails half-way): 1. validate the arguments, 2. read (TIME,
+-- de-dup sets, sessions, counters), 3. compute in Lua, 4. write (XADD, counters, sets, sessions).
+-- Number to string conversions are what costs most in a script: values are passed on as the
+-- strings they arrived as wherever they can be.
 
-local FIELDS_PER_EVENT = 10
-local CHUNK = 1000        -- unpack() in Lua 5.1 is limited to ~8000 values; stay far below
-
-local EVENT_TYPES = {
-  conversation_start = true, conversation_end = true,
-  user_message = true, bot_response = true,
-  intent_classified = true, entity_extracted = true,
-  workflow_started = true, workflow_completed = true, workflow_failed = true,
-  api_call = true, error = true, user_feedback = true, custom = true,
-}
-local MESSAGE_TYPES = { user_message = true, bot_response = true }
-
-local LOW_CONFIDENCE = 0.7
-
--- Decimal number (digits, '.', optional exponent) -- tonumber alone would also
--- take hex, leading spaces, "nan" and "inf".
-local function parse_decimal(s)
-  if #s > 32 or not s:find('^%d*%.?%d*[eE]?[+-]?%d*$') then
-    return nil
-  end
-  return tonumber(s)
-end
+local FIELDS_PER_EVENT = 6
 
 ---------------------------------------------------------------------------
--- Phase 1: validation (nothing is read or written before it passes)
+-- Phase 1: validation
 ---------------------------------------------------------------------------
 
-if #KEYS ~= 1 then
-  return fail('expected exactly 1 key')
-end
-if #ARGV < 6 then
-  return fail('expected at least 6 arguments')
+if #KEYS ~= 1 or #ARGV < 7 then
+  return fail('expected 1 key and at least 7 arguments')
 end
 local prefix = ARGV[1]
 if prefix == '' or KEYS[1] ~= prefix .. 'stream' then
   return fail('KEYS[1] must be ARGV[1] .. "stream"')
 end
-
 local ttl = {}
-local ttl_names = { 'minute', 'hour', 'day', 'session' }
 for i = 1, 4 do
-  local v = parse_uint(ARGV[1 + i])
-  if v == nil or v < 1 then
-    return fail(ttl_names[i] .. ' TTL must be a positive integer')
+  ttl[i] = parse_uint(ARGV[1 + i])
+  if ttl[i] == nil or ttl[i] < 1 then
+    return fail('TTLs must be positive integers')
   end
-  ttl[i] = v
 end
-local minute_ttl, hour_ttl, day_ttl, session_ttl = ttl[1], ttl[2], ttl[3], ttl[4]
-
+local session_ttl = ttl[4]
 local n = parse_uint(ARGV[6])
-if n == nil then
-  return fail('event count must be a non-negative integer')
-end
-if #ARGV ~= 6 + FIELDS_PER_EVENT * n and #ARGV ~= 7 + FIELDS_PER_EVENT * n then
-  return fail('expected ' .. int_str(6 + FIELDS_PER_EVENT * n) .. ' arguments (or one more: the stream cap) for ' ..
-    int_str(n) .. ' events, got ' .. int_str(#ARGV))
+if n == nil or (#ARGV ~= 7 + FIELDS_PER_EVENT * n and #ARGV ~= 8 + FIELDS_PER_EVENT * n) then
+  return fail('expected ' .. int_str(7 + FIELDS_PER_EVENT * (n or 0)) .. ' arguments (or one more: the stream cap)')
 end
 local stream_cap = 0
-if #ARGV == 7 + FIELDS_PER_EVENT * n then
+if #ARGV == 8 + FIELDS_PER_EVENT * n then
   stream_cap = parse_uint(ARGV[#ARGV])
   if stream_cap == nil then
     return fail('stream cap must be a non-negative integer')
   end
 end
-
--- Parse and check event i (0-based). Returns the event, or nil and a reason.
-local function parse_event(i)
-  local b = 7 + FIELDS_PER_EVENT * i
-  local id, ts_s, etype, session = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-  local rt_s, conf_s, esc = ARGV[b + 5], ARGV[b + 6], ARGV[b + 9]
-
-  if not valid_id(id) then
-    return nil, 'event_id must match [A-Za-z0-9._:@-]{1,128}'
-  end
-  local ts = parse_uint(ts_s)
-  if ts == nil then
-    return nil, 'ts_ms must be a non-negative integer'
-  end
-  if not EVENT_TYPES[etype] then
-    return nil, 'unknown event_type'
-  end
-  if not valid_id(session) then
-    return nil, 'session_id must match [A-Za-z0-9._:@-]{1,128}'
-  end
-  local rt = nil
-  if rt_s ~= '' then
-    rt = parse_uint(rt_s)
-    if rt == nil then
-      return nil, 'response_time_ms must be empty or a non-negative integer'
-    end
-  end
-  local conf = nil
-  if conf_s ~= '' then
-    conf = parse_decimal(conf_s)
-    if conf == nil or not (conf >= 0 and conf <= 1) then
-      return nil, 'confidence must be empty or a number in [0, 1]'
-    end
-  end
-  if esc ~= '0' and esc ~= '1' then
-    return nil, 'escalated must be "0" or "1"'
-  end
-  return {
-    id = id, ts = ts, etype = etype, session = session, json = ARGV[b + 4],
-    rt = rt, conf = conf, intent = ARGV[b + 7], channel = ARGV[b + 8], escalated = (esc == '1'),
-  }
-end
-
--- Parsed events, in argument order.
-local events = {}
-for i = 0, n - 1 do
-  local ev, reason = parse_event(i)
-  if ev == nil then
-    return fail('event ' .. int_str(i) .. ': ' .. reason)
-  end
-  events[i + 1] = ev
-end
-
 if n == 0 then
   return { 0, 0 }
+end
+local ok, batch_counters = pcall(cmsgpack.unpack, ARGV[7])
+if not ok or type(batch_counters) ~= 'table' then
+  return fail('counters must be a MessagePack map')
+end
+
+local events, ids = {}, {}
+for i = 0, n - 1 do
+  local b = 8 + FIELDS_PER_EVENT * i
+  local idf, ts = ARGV[b], tonumber(ARGV[b + 2])
+  local kind = string.byte(idf, 1)
+  if ts == nil or ARGV[b + 1] == '' or #ARGV[b + 4] < 13 or not ((kind == 1 and #idf == 17) or (kind == 35 and #idf > 1)) then
+    return fail('event ' .. int_str(i) .. ': malformed arguments')
+  end
+  events[i + 1] = { idf = idf, session = ARGV[b + 1], ts = ts, ts_s = ARGV[b + 2], message = (ARGV[b + 3] == '1'),
+    record = ARGV[b + 4], arg = b }
+  ids[i + 1] = idf
 end
 
 ---------------------------------------------------------------------------
 -- Phase 2: reads
 ---------------------------------------------------------------------------
 
-local now = tonumber(redis.call('TIME')[1])
-local today = math.floor(now / DAY)
-local seen_today = prefix .. 'seen:' .. int_str(today)
-local seen_yesterday = prefix .. 'seen:' .. int_str(today - 1)
+local now = server_time()
 
--- SMISMEMBER over all ids, in chunks; returns one 0/1 per id.
-local function smismember(key, ids)
-  local out = {}
-  for first = 1, #ids, CHUNK do
-    local r = redis.call('SMISMEMBER', key, unpack(ids, first, math.min(first + CHUNK - 1, #ids)))
-    for j = 1, #r do
-      out[#out + 1] = r[j]
+-- De-dup: one SMISMEMBER per day set for all ids of the batch.
+local today = math.floor(now / DAY)
+local today_key, yesterday_key = prefix .. 'd:' .. int_str(today), prefix .. 'd:' .. int_str(today - 1)
+local seen_today, seen_yesterday = {}, {}
+for first = 1, n, CHUNK do
+  local last = math.min(first + CHUNK - 1, n)
+  local a = redis.call('SMISMEMBER', today_key, unpack(ids, first, last))
+  local b = redis.call('SMISMEMBER', yesterday_key, unpack(ids, first, last))
+  for j = 1, #a do
+    seen_today[first + j - 1], seen_yesterday[first + j - 1] = a[j], b[j]
+  end
+end
+
+-- Sessions of the batch: one HMGET each. A session without a hash may be compacted: its header has
+-- the same counters and its events' ids (a re-sent event of it is a duplicate), and is written
+-- back if an event is new (a late event reopens it).
+local sessions, session_order = {}, {}
+for _, ev in ipairs(events) do
+  local s = sessions[ev.session]
+  if s == nil then
+    s = { key = prefix .. 's:' .. ev.session, m = 0 }
+    sessions[ev.session] = s
+    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it')
+    if r[1] then
+      s.t0, s.t0_s, s.m, s.m_s, s.l, s.l_s, s.x = tonumber(r[1]), r[1], tonumber(r[2] or '0'), r[2], tonumber(r[3]), r[3], tonumber(r[4])
+      s.iu, s.it = r[5], r[6]  -- the ids a finalized session applied (left the day sets if it was compacted and reopened)
+    else
+      local header = compact_header(prefix, ev.session)
+      if header then
+        local h = header.h or {}
+        s.header, s.t0, s.t0_s, s.m, s.l, s.l_s = header, tonumber(h.t0), h.t0, tonumber(h.m or '0'), tonumber(h.l), h.l
+        s.compacted_ids = {}
+        for _, id in ipairs(header.i or {}) do s.compacted_ids[id] = true end
+      end
+    end
+    s.m0 = s.m
+  end
+end
+
+-- Accepted events: not in a day set, not in their compacted session, not earlier in this batch.
+local accepted, accepted_ids, batch_ids, dups = {}, {}, {}, {}
+for i, ev in ipairs(events) do
+  local s = sessions[ev.session]
+  if seen_today[i] == 1 or seen_yesterday[i] == 1 or batch_ids[ev.idf] or (s.compacted_ids and s.compacted_ids[ev.idf])
+      or ((s.iu or s.it) and id_in(s.iu, s.it, ev.idf)) then
+    dups[#dups + 1] = ev
+  else
+    batch_ids[ev.idf] = true
+    accepted[#accepted + 1] = ev
+    accepted_ids[#accepted_ids + 1] = ev.idf
+    if s.first_accepted == nil then
+      s.first_accepted = true
+      session_order[#session_order + 1] = ev.session
     end
   end
-  return out
 end
-
-local all_ids = {}
-for i = 1, n do
-  all_ids[i] = events[i].id
-end
-local in_today = smismember(seen_today, all_ids)
-local in_yesterday = smismember(seen_yesterday, all_ids)
-
--- Accepted events: not seen today/yesterday and not earlier in this batch.
-local accepted = {}
-local accepted_ids = {}
-local batch_ids = {}
-for i = 1, n do
-  local ev = events[i]
-  if in_today[i] == 0 and in_yesterday[i] == 0 and not batch_ids[ev.id] then
-    batch_ids[ev.id] = true
-    accepted[#accepted + 1] = ev
-    accepted_ids[#accepted_ids + 1] = ev.id
-  end
-end
-local duplicates = n - #accepted
-
+local duplicates = #dups
 if #accepted == 0 then
   return { 0, duplicates }
 end
@@ -198,34 +162,13 @@ if stream_cap > 0 then
   end
 end
 
--- Session state cache: one HMGET per distinct session of the accepted events.
--- state = { key, t0 (number or nil when the hash does not exist), m, changed }
-local sessions = {}
-local session_order = {}
-for _, ev in ipairs(accepted) do
-  if sessions[ev.session] == nil then
-    local key = prefix .. 'sf:' .. ev.session
-    local r = redis.call('HMGET', key, 't0', 'm')
-    local t0 = r[1] and tonumber(r[1]) or nil
-    local m = (t0 and r[2]) and tonumber(r[2]) or 0
-    sessions[ev.session] = { key = key, t0 = t0, m = m, changed = false }
-    session_order[#session_order + 1] = ev.session
-  end
-end
-
 ---------------------------------------------------------------------------
--- Phase 3: compute every increment in Lua
+-- Phase 3: compute
 ---------------------------------------------------------------------------
 
--- Increments are first summed per minute (a batch mostly falls in one or two
--- minutes, so each event costs one table update per field instead of three),
--- then folded into the minute, hour and day keys (end of this phase).
--- Fields keep their first-touch order so the writes are deterministic.
-local minutes = {}       -- minute start (s) -> { fields = {field...}, delta = {field -> n} }
-local minute_order = {}
-
-local function minute_of(ts_ms)
-  local start = math.floor(ts_ms / 60000) * MINUTE
+-- Per minute: the batch's event counters, less the duplicates' share, then the session counters.
+local minutes, minute_order = {}, {}
+local function minute_of(start)
   local a = minutes[start]
   if a == nil then
     a = { fields = {}, delta = {} }
@@ -234,99 +177,48 @@ local function minute_of(ts_ms)
   end
   return a
 end
+for start_s, deltas in pairs(batch_counters) do
+  local a = minute_of(tonumber(start_s))
+  for field, d in pairs(deltas) do
+    counter_add(a, field, d)
+  end
+end
+if #dups > 0 then
+  for _, ev in ipairs(dups) do
+    local a = minute_of(math.floor(ev.ts / 60000) * MINUTE)
+    for field, d in pairs(cmsgpack.unpack(ARGV[ev.arg + 5])) do
+      counter_add(a, field, -d)
+    end
+  end
+  -- An event counter is positive for every event that has it: a field left at 0 was only the
+  -- duplicates' (the script writes no field for them).
+  for _, start in ipairs(minute_order) do
+    local a, kept = minutes[start], {}
+    for _, f in ipairs(a.fields) do
+      if a.delta[f] ~= 0 then kept[#kept + 1] = f else a.delta[f] = nil end
+    end
+    a.fields = kept
+  end
+end
 
--- Add delta to field of a minute accumulator. A zero delta (moving a session
--- without messages) is dropped so that it does not create a field.
+-- Session counters live in the buckets of the session's first event (t0). A zero delta (moving a
+-- session without messages) is dropped so that it creates no field.
 local function add(a, field, delta)
-  if delta == 0 then
-    return
-  end
-  local cur = a.delta[field]
-  if cur == nil then
-    a.fields[#a.fields + 1] = field
-    cur = 0
-  end
-  a.delta[field] = cur + delta
-end
-
--- Field names built once per batch rather than concatenated per event.
-local function field_cache(prefix_str)
-  return setmetatable({}, { __index = function(t, k)
-    local v = prefix_str .. k
-    t[k] = v
-    return v
-  end })
-end
-local EV_FIELD, CH_FIELD, INTENT_FIELD, RT_FIELD =
-  field_cache('ev:'), field_cache('ch:'), field_cache('intent:'), field_cache('rt:')
-
--- Latency histogram bin floor(4*log2(rt)) for rt >= 1. The logarithm is only a
--- first guess: it can land one bin off at exact powers of two (log(8)/log(2)
--- is 2.9999999999999996), so correct it against the bin's bounds.
-local LN2 = math.log(2)
-local function rt_bin(rt)
-  local bin = math.floor(4 * math.log(rt) / LN2)
-  while 2 ^ ((bin + 1) / 4) <= rt do
-    bin = bin + 1
-  end
-  while 2 ^ (bin / 4) > rt do
-    bin = bin - 1
-  end
-  return bin
-end
-
--- Counters chosen by the event's own timestamp.
-local function count_event(ev)
-  local a = minute_of(ev.ts)
-  local etype = ev.etype
-  add(a, 'events', 1)
-  add(a, EV_FIELD[etype], 1)
-  if MESSAGE_TYPES[etype] then
-    add(a, 'messages', 1)
-  end
-  -- Mean latency is over bot responses with response_time_ms > 0.
-  if etype == 'bot_response' and ev.rt and ev.rt > 0 then
-    add(a, 'rt_sum', ev.rt)
-    add(a, 'rt_count', 1)
-    add(a, RT_FIELD[rt_bin(ev.rt)], 1)
-  end
-  if etype == 'intent_classified' then
-    if ev.intent ~= '' then
-      add(a, 'intents', 1)
-      add(a, INTENT_FIELD[ev.intent], 1)
-    end
-    if ev.conf then
-      -- Average confidence ignores 0 (as the original `if e.confidence`),
-      -- but a present 0 still counts as low confidence.
-      if ev.conf > 0 then
-        add(a, 'conf_sum_u', math.floor(ev.conf * 1e6 + 0.5))
-        add(a, 'conf_count', 1)
-      end
-      if ev.conf < LOW_CONFIDENCE then
-        add(a, 'low_conf', 1)
-      end
-    end
-  end
-  if ev.escalated then
-    add(a, 'escalations', 1)
-  end
-  if ev.channel ~= '' then
-    add(a, CH_FIELD[ev.channel], 1)
+  if delta ~= 0 then
+    counter_add(a, field, delta)
   end
 end
-
--- Session counters live in the buckets of the session's first event (t0).
-local function count_session(ev)
+local function minute_of_ts(ts) return minute_of(math.floor(ts / 60000) * MINUTE) end
+for _, ev in ipairs(accepted) do
   local s = sessions[ev.session]
   local ts = ev.ts
   if s.t0 == nil then
-    -- New session: counted once, in the buckets of its first event.
-    s.t0, s.m, s.changed = ts, 0, true
-    add(minute_of(ts), 'conversations', 1)
+    s.t0, s.t0_s = ts, ev.ts_s
+    add(minute_of_ts(ts), 'conversations', 1)
   elseif ts < s.t0 then
-    -- An earlier event arrived late: move the session, with what it has
-    -- accumulated so far, from the old t0 buckets to the new ones.
-    local old, new = minute_of(s.t0), minute_of(ts)
+    -- An earlier event arrived late: move the session, with what it has accumulated so far,
+    -- from the old t0 buckets to the new ones.
+    local old, new = minute_of_ts(s.t0), minute_of_ts(ts)
     local with_msg = (s.m > 0) and 1 or 0
     add(old, 'conversations', -1)
     add(old, 'conv_msg', -with_msg)
@@ -334,58 +226,40 @@ local function count_session(ev)
     add(new, 'conversations', 1)
     add(new, 'conv_msg', with_msg)
     add(new, 'sess_msgs', s.m)
-    s.t0, s.changed = ts, true
+    s.t0, s.t0_s = ts, ev.ts_s
   end
-  if MESSAGE_TYPES[ev.etype] then
-    s.m, s.changed = s.m + 1, true
-    local a = minute_of(s.t0)
+  if ev.message then
+    s.m = s.m + 1
+    local a = minute_of_ts(s.t0)
     add(a, 'sess_msgs', 1)
     if s.m == 1 then
       add(a, 'conv_msg', 1)
     end
   end
+  if s.l == nil or ts > s.l then
+    s.l, s.l_s = ts, ev.ts_s
+  end
 end
 
-for _, ev in ipairs(accepted) do
-  count_event(ev)
-  count_session(ev)
-end
-
--- Fold the minute sums into the bucket keys: key -> { fields, delta, expire_at }.
--- A granularity whose bucket is already past its expiry is skipped. A field
--- whose sum is 0 (a session moved into and out of a bucket within the batch)
--- is kept, so the result equals ingesting the events one call at a time.
-local buckets = {}
-local bucket_order = {}
-local GRANULARITIES = {
-  { 'b:m:', MINUTE, minute_ttl },
-  { 'b:h:', HOUR, hour_ttl },
-  { 'b:d:', DAY, day_ttl },
-}
+-- Fold the minutes into the minute, hour and day buckets (a bucket already past its expiry is
+-- skipped). A field whose sum is 0 (a session moved in and out within the batch) is kept, so the
+-- result equals ingesting the events one call at a time.
 for _, minute_start in ipairs(minute_order) do
   local src = minutes[minute_start]
   for _, g in ipairs(GRANULARITIES) do
     local start = math.floor(minute_start / g[2]) * g[2]
-    local expire_at = start + g[2] + g[3]
+    local expire_at = start + g[2] + ttl[g[3]]
     if expire_at > now then
-      local key = prefix .. g[1] .. int_str(start)
-      local dst = buckets[key]
-      if dst == nil then
-        dst = { fields = {}, delta = {}, expire_at = expire_at }
-        buckets[key] = dst
-        bucket_order[#bucket_order + 1] = key
-      end
+      local dst = counter_bucket(prefix .. g[1] .. int_str(start), expire_at)
       for _, field in ipairs(src.fields) do
-        local cur = dst.delta[field]
-        if cur == nil then
-          dst.fields[#dst.fields + 1] = field
-          cur = 0
-        end
-        dst.delta[field] = cur + src.delta[field]
+        counter_add(dst, field, src.delta[field])
       end
     end
   end
 end
+
+-- Still a read: every touched bucket is decoded before anything is written.
+counters_read()
 
 ---------------------------------------------------------------------------
 -- Phase 4: writes
@@ -393,31 +267,40 @@ end
 
 local stream_key = KEYS[1]
 for _, ev in ipairs(accepted) do
-  redis.call('XADD', stream_key, '*', 'j', ev.json)
+  redis.call('XADD', stream_key, '*', 's', ev.session, 'r', ev.record)
 end
 
--- One HINCRBY per distinct (key, field) and one EXPIREAT per key.
-for _, key in ipairs(bucket_order) do
-  local a = buckets[key]
-  for _, field in ipairs(a.fields) do
-    redis.call('HINCRBY', key, field, int_str(a.delta[field]))
-  end
-  redis.call('EXPIREAT', key, int_str(a.expire_at))
-end
+counters_write(true)
 
--- Session hashes: written only if they changed, expiry refreshed for every
--- session that had an event (the last event of the call sets the same TTL).
-for _, name in ipairs(session_order) do
-  local s = sessions[name]
-  if s.changed then
-    redis.call('HSET', s.key, 't0', int_str(s.t0), 'm', int_str(s.m))
-  end
-  redis.call('EXPIRE', s.key, int_str(session_ttl))
-end
-
+-- The accepted ids into today's set; its expiry: the window between 24 and 49 h.
 for first = 1, #accepted_ids, CHUNK do
-  redis.call('SADD', seen_today, unpack(accepted_ids, first, math.min(first + CHUNK - 1, #accepted_ids)))
+  redis.call('SADD', today_key, unpack(accepted_ids, first, math.min(first + CHUNK - 1, #accepted_ids)))
 end
-redis.call('EXPIREAT', seen_today, int_str((today + 2) * DAY + 3600))
+redis.call('EXPIREAT', today_key, int_str((today + 2) * DAY + 3600))
+
+-- Session hashes: counters and last event time. The expiry is refreshed only when it would
+-- otherwise fall more than an hour short of the retention (`x` remembers what was set): one
+-- EXPIRE per session and hour.
+local refresh_before = now + session_ttl - 3600
+local expire_at_s = int_str(now + session_ttl)
+for _, sid in ipairs(session_order) do
+  local s = sessions[sid]
+  local m_s = (s.m == s.m0 and s.m_s) or int_str(s.m)
+  local args = { 't0', s.t0_s, 'm', m_s, 'l', s.l_s }
+  if s.header then
+    header_fields(s.header, args)  -- a late event reopens a compacted session (docs/worker.md)
+    args[#args + 1], args[#args + 2] = 't0', s.t0_s
+    args[#args + 1], args[#args + 2] = 'm', m_s
+    args[#args + 1], args[#args + 2] = 'l', s.l_s
+  end
+  local expire = (s.header ~= nil or s.x == nil or s.x < refresh_before)
+  if expire then
+    args[#args + 1], args[#args + 2] = 'x', expire_at_s
+  end
+  call_chunked('HSET', s.key, {}, args)
+  if expire then
+    redis.call('EXPIRE', s.key, ARGV[5])
+  end
+end
 
 return { #accepted, duplicates }

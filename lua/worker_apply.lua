@@ -1,27 +1,29 @@
--- Insights: apply a batch of stream entries to journeys and sessions, and
--- acknowledge them, atomically. Sent prefixed by lua/worker_lib.lua.
+-- Insights: apply a batch of an agent's stream entries to journeys and sessions, and acknowledge
+-- them, in one atomic call. Sent prefixed by lua/common.lua and lua/worker_lib.lua.
 --
--- EVALSHA <sha> 1 ins:{<agent>}:stream prefix group retentionTTL minTTL hourTTL dayTTL n
---         <9 args per entry: kind entry_id event_id session ts_ms type intent escalated payload>
---   kind 'A' (apply):       payload = the event's JSON (the stream entry's `j`);
---                           intent = data.intent of intent_classified events, else '';
---                           escalated = '1' if data.escalated_to_human is true, else '0'.
---   kind 'D' (dead letter): intent = the reason, payload = the raw `j` (may be '');
---                           event_id, session, ts, type, escalated are ignored ('' is fine).
--- Returns {applied, already_acked, dead_lettered, finalized, duplicates}.
--- duplicates: acknowledged entries whose JSON was already in the journey (the same
--- event written to the stream twice, e.g. re-sent after the ingest dedupe window):
--- they are acknowledged without touching the session again.
+-- EVALSHA <sha> 1 ins:{<agent>}:stream prefix group retentionTTL minTTL hourTTL dayTTL ns nd na
+--         <4 args per session: sid records last_ts ended>
+--         <3 args per dead letter: entry_id reason j>
+--         <na entry ids to acknowledge (the dead letters are acknowledged with their own)>
+-- Returns {finalized, dead_lettered, acknowledged}: acknowledged counts the entries this call took
+-- off the pending list (0 for entries another consumer had claimed and acknowledged already).
 --
--- Per entry, XACK comes first: 0 means another consumer already handled the
--- entry (it was claimed from us), so its effects are skipped. Applying and
--- acknowledging in one script means a crash can neither lose an entry nor
--- count it twice.
+-- The worker (Sources/InsightsWorker) read the entries (XREADGROUP / XAUTOCLAIM), checked their
+-- shape (fields `s`: session id, `r`: journey record, as ingest wrote them) and grouped them by
+-- session: `records` is the concatenation of a session's records in stream order, `last_ts` the
+-- greatest of their times, `ended` '1' if one is a conversation_end. Entries it could not read
+-- and that were delivered maxDeliveries times come as dead letters (moved to `P deadletter`).
+--
+-- Per session: its records are appended to `P j:<sid>` (one APPEND). A journey created by that
+-- APPEND is a new session (added to `P idle`) or, if the session is finalized already, late events
+-- (worker_lib.apply_late); a conversation_end finalizes it. Applying is idempotent per event id (a
+-- journey counts each id once when it is finalized, a finalized session folds an id once), so an
+-- entry applied twice -- by a slow consumer and by the one that claimed it -- counts once; and as
+-- applying and acknowledging are one call, a crash can neither apply an entry without
+-- acknowledging it nor the reverse.
 
-local FIELDS = 9
-
-if #KEYS ~= 1 then
-  return fail('expected exactly 1 key')
+if #KEYS ~= 1 or #ARGV < 9 then
+  return fail('expected 1 key and at least 9 arguments')
 end
 local prefix, group = ARGV[1], ARGV[2]
 if prefix == '' or KEYS[1] ~= prefix .. 'stream' then
@@ -34,132 +36,75 @@ for i = 1, 4 do
     return fail('TTLs must be positive integers')
   end
 end
-local retention = ttl[1]
+local retention, retention_s = ttl[1], ARGV[3]
 local bucket_ttls = { ttl[2], ttl[3], ttl[4] }
-local n = parse_uint(ARGV[7])
-if n == nil or #ARGV ~= 7 + FIELDS * n then
-  return fail('argument count does not match the entry count')
+local ns, nd, na = parse_uint(ARGV[7]), parse_uint(ARGV[8]), parse_uint(ARGV[9])
+if ns == nil or nd == nil or na == nil or #ARGV ~= 9 + 4 * ns + 3 * nd + na then
+  return fail('argument count does not match the session, dead letter and ack counts')
 end
 
--- Phase 1: validate every entry before writing anything.
-local entries = {}
-for i = 0, n - 1 do
-  local b = 8 + FIELDS * i
-  local e = {
-    kind = ARGV[b], id = ARGV[b + 1], event_id = ARGV[b + 2], session = ARGV[b + 3],
-    ts = ARGV[b + 4], etype = ARGV[b + 5], intent = ARGV[b + 6], esc = ARGV[b + 7], payload = ARGV[b + 8],
-  }
-  if not e.id:find('^%d+%-%d+$') then
-    return fail('entry ' .. int_str(i) .. ': bad entry id')
-  end
-  if e.kind == 'A' then
-    e.ts = parse_uint(e.ts)
-    if e.ts == nil then
-      return fail('entry ' .. int_str(i) .. ': ts must be a non-negative integer')
-    end
-    if not valid_id(e.session) then
-      return fail('entry ' .. int_str(i) .. ': bad session id')
-    end
-    if e.esc ~= '0' and e.esc ~= '1' then
-      return fail('entry ' .. int_str(i) .. ': escalated must be 0 or 1')
-    end
-  elseif e.kind ~= 'D' then
-    return fail('entry ' .. int_str(i) .. ': kind must be A or D')
-  end
-  entries[i + 1] = e
-end
-
-local now = tonumber(redis.call('TIME')[1])
-local stream = KEYS[1]
-local applied, skipped, dead, finalized, dups = 0, 0, 0, 0, 0
-
--- Session states touched by this batch, loaded once.
-local sessions, order = {}, {}
--- Journey keys written by this batch: one EXPIRE each, after the loop (not one per entry).
-local journeys, journey_order = {}, {}
+local now_s, now_ms = server_time()
+local now_ms_s = int_str(now_ms)
 local wm_key = prefix .. 'wm'
 local wm = tonumber(redis.call('GET', wm_key) or '-1')
 local wm_changed = false
+local finalized = 0
 
-for _, e in ipairs(entries) do
-  if redis.call('XACK', stream, group, e.id) == 0 then
-    skipped = skipped + 1
-  elseif e.kind == 'D' then
-    -- Capped (approximately, at least the newest 10 000 kept): a flood of bad entries cannot grow it without bound.
-    redis.call('XADD', prefix .. 'deadletter', 'MAXLEN', '~', '10000', '*', 'id', e.id, 'reason', e.intent, 'j', e.payload)
-    dead = dead + 1
-  else
-    local jkey = prefix .. 'journey:' .. e.session
-    local added = redis.call('ZADD', jkey, e.ts, e.payload)
-    if not journeys[jkey] then
-      journeys[jkey] = true
-      journey_order[#journey_order + 1] = jkey
+for i = 0, ns - 1 do
+  local b = 10 + 4 * i
+  local sid, blob, last = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
+  local jkey = prefix .. 'j:' .. sid
+  local open = true
+  if redis.call('APPEND', jkey, blob) == #blob then
+    -- The journey did not exist: a new session, or a finalized one receiving late events.
+    local skey = prefix .. 's:' .. sid
+    local fin = redis.call('HEXISTS', skey, 'st') == 1
+    if not fin then
+      local header = compact_header(prefix, sid)
+      if header then
+        call_chunked('HSET', skey, {}, header_fields(header, {}))  -- reopen the compacted session
+        redis.call('EXPIRE', skey, retention_s)
+        fin = true
+      end
     end
-    if added == 0 then
-      dups = dups + 1
+    if fin then
+      open = false
+      redis.call('DEL', jkey)
+      apply_late(prefix, now_s, now_ms_s, bucket_ttls, retention_s, sid, blob)
     else
-      applied = applied + 1
-      local s = sessions[e.session]
-      if s == nil then
-        local key = prefix .. 'sess:' .. e.session
-        s = load_session(key) or {}
-        s.key = key
-        sessions[e.session] = s
-        order[#order + 1] = e.session
-      end
-      local ts = e.ts
-      if s.first == nil or ts < s.first then s.first = ts end
-      if s.last == nil or ts > s.last then s.last = ts end
-      s.turns = s.turns or 0
-      s.escalated = s.escalated or 0
-      s.ended = s.ended or 0
-      if e.etype == 'user_message' then
-        s.turns = s.turns + 1
-      elseif e.etype == 'intent_classified' and e.intent ~= '' then
-        -- Greatest event time wins; ties go to the greater intent name (deterministic).
-        local cur = s.last_intent_ts
-        if cur == nil or ts > cur or (ts == cur and e.intent > (s.last_intent or '')) then
-          s.last_intent, s.last_intent_ts = e.intent, ts
-        end
-      elseif e.etype == 'conversation_end' then
-        s.ended = 1
-      elseif e.etype == 'workflow_started' then
-        s.wf_started = (s.wf_started or 0) + 1
-      elseif e.etype == 'workflow_completed' then
-        s.wf_completed = (s.wf_completed or 0) + 1
-      elseif e.etype == 'workflow_failed' then
-        s.wf_failed = (s.wf_failed or 0) + 1
-      end
-      if e.esc == '1' then
-        s.escalated = 1
-      end
-      if ts > wm then
-        wm, wm_changed = ts, true
-      end
+      redis.call('EXPIRE', jkey, retention_s)
+      redis.call('ZADD', prefix .. 'idle', ARGV[b + 2], sid)
     end
+  end
+  if open and ARGV[b + 3] == '1' and finalize(prefix, now_s, now_ms_s, bucket_ttls, retention_s, sid) then
+    finalized = finalized + 1
+  end
+  if last > wm then
+    wm, wm_changed = last, true
   end
 end
 
-for _, jkey in ipairs(journey_order) do
-  redis.call('EXPIRE', jkey, retention)
+-- Dead letters: fields id, reason, j (the entry's `j`, for entries of the format before issue 13, or '').
+-- Capped (approximately, at least the newest 10 000 kept): a flood of bad entries cannot grow it.
+-- Each one once: only if it is still pending (two workers may both have claimed it).
+local dl_base = 10 + 4 * ns
+local dead = 0
+for i = 0, nd - 1 do
+  local b = dl_base + 3 * i
+  if redis.call('XACK', KEYS[1], group, ARGV[b]) == 1 then
+    redis.call('XADD', prefix .. 'deadletter', 'MAXLEN', '~', '10000', '*', 'id', ARGV[b], 'reason', ARGV[b + 1], 'j', ARGV[b + 2])
+    dead = dead + 1
+  end
 end
 
-for _, sid in ipairs(order) do
-  local s = sessions[sid]
-  if s.finalized == 1 then
-    correct(prefix, now, bucket_ttls, s)
-  elseif s.ended == 1 then
-    if finalize(prefix, now, bucket_ttls, sid, s) then
-      finalized = finalized + 1
-    end
-  else
-    redis.call('ZADD', prefix .. 'idle', s.last, sid)
-  end
-  save_session(s.key, s, retention)
-end
-flush_buckets()
+counters_read()
+counters_write(false)
 if wm_changed then
   redis.call('SET', wm_key, int_str(wm))
 end
-
-return { applied, skipped, dead, finalized, dups }
+local ack_base = dl_base + 3 * nd
+local acked = dead
+for first = ack_base, ack_base + na - 1, CHUNK do
+  acked = acked + redis.call('XACK', KEYS[1], group, unpack(ARGV, first, math.min(first + CHUNK - 1, ack_base + na - 1)))
+end
+return { finalized, dead, acked }

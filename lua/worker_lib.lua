@@ -1,120 +1,70 @@
 -- Insights: code shared by lua/worker_apply.lua and lua/worker_sweep.lua.
 --
--- This file is not a script by itself: the worker (Sources/InsightsWorker)
--- sends `common.lua .. worker_lib.lua .. worker_<name>.lua` as one script. Key schema and
--- guarantees: docs/worker.md.
+-- Not a script by itself: the worker sends `common.lua .. worker_lib.lua .. worker_<name>.lua` as
+-- one script. Key schema and guarantees: docs/worker.md.
 --
--- A session's state lives in the hash `P sess:<sid>`. Once a session is
--- finalized, the outcome it contributed to the buckets of its first event is
--- remembered in the hash (f_start, f_out, f_drop, f_esc, f_turns); a late
--- event that changes any of them replaces the old contribution by the new one,
--- so the out:* counters always equal the current state of finalized sessions.
+-- A session's journey records are appended to `P j:<sid>` while it is open. Finalizing it (a
+-- conversation_end, or idle past the timeout) reads them once, computes its state and outcome,
+-- adds the outcome to the buckets of its first event, writes the state (`st`) and the ids it
+-- applied (`iu`, `it`) into the session hash `P s:<sid>`, moves the records to `P jf:<sid>` and
+-- queues the session for compaction. Events applied after that ("late") are folded into the stored
+-- state once per id; if the outcome changes, its old contribution is replaced by the new one, so
+-- the out:* counters always equal the current state of the finalized sessions, whatever the
+-- delivery order.
+--
+-- `st` is a MessagePack array (cmsgpack): first, last, turns, last intent, its time, escalated,
+-- ended, workflows started / completed / failed, then the outcome it contributed: start, out
+-- ('ended' | 'dropped'), drop point, escalated, turns.
 
-local SESSION_FIELDS = {
-  'first', 'last', 'turns', 'last_intent', 'last_intent_ts', 'escalated', 'ended',
-  'wf_started', 'wf_completed', 'wf_failed',
-  'finalized', 'f_start', 'f_out', 'f_drop', 'f_esc', 'f_turns',
-}
-local NUMERIC = {
-  first = true, last = true, turns = true, last_intent_ts = true, escalated = true, ended = true,
-  wf_started = true, wf_completed = true, wf_failed = true, finalized = true,
-  f_start = true, f_esc = true, f_turns = true,
-}
-
--- The session's state as a table, or nil if the hash does not exist.
-local function load_session(key)
-  local r = redis.call('HMGET', key, unpack(SESSION_FIELDS))
-  if not r[1] then
-    return nil
-  end
-  local s = {}
-  for i, f in ipairs(SESSION_FIELDS) do
-    local v = r[i]
-    if v then
-      s[f] = NUMERIC[f] and tonumber(v) or v
-    end
-  end
-  return s
+local function new_state()
+  return { turns = 0, esc = 0, ended = 0, wfs = 0, wfc = 0, wff = 0, li = '', lit = -1 }
 end
 
-local function save_session(key, s, ttl)
-  local args = {}
-  for _, f in ipairs(SESSION_FIELDS) do
-    local v = s[f]
-    if v ~= nil then
-      args[#args + 1] = f
-      args[#args + 1] = (type(v) == 'number') and int_str(v) or v
+-- Folds one record into a state. The intent of the event with the greatest time wins; ties go to
+-- the greater name.
+local function fold(st, ts, code, flags, intent)
+  if st.first == nil or ts < st.first then st.first = ts end
+  if st.last == nil or ts > st.last then st.last = ts end
+  if code == T_USER then
+    st.turns = st.turns + 1
+  elseif code == T_INTENT and intent ~= '' then
+    if ts > st.lit or (ts == st.lit and intent > st.li) then
+      st.li, st.lit = intent, ts
     end
+  elseif code == T_END then
+    st.ended = 1
+  elseif code == T_WF_STARTED then
+    st.wfs = st.wfs + 1
+  elseif code == T_WF_COMPLETED then
+    st.wfc = st.wfc + 1
+  elseif code == T_WF_FAILED then
+    st.wff = st.wff + 1
   end
-  redis.call('HSET', key, unpack(args))
-  redis.call('EXPIRE', key, ttl)
-end
-
--- Bucket increments, accumulated per key and field, written by flush_buckets.
-local bucket_delta = {}   -- key -> { fields = {...}, delta = {field -> n}, expire_at }
-local bucket_order = {}
-
-local function bucket_add(prefix, now, ttls, ts_ms, field, d)
-  local sec = math.floor(ts_ms / 1000)
-  local grans = { { 'b:m:', MINUTE, ttls[1] }, { 'b:h:', HOUR, ttls[2] }, { 'b:d:', DAY, ttls[3] } }
-  for _, g in ipairs(grans) do
-    local start = math.floor(sec / g[2]) * g[2]
-    local expire_at = start + g[2] + g[3]
-    if expire_at > now then
-      local key = prefix .. g[1] .. int_str(start)
-      local b = bucket_delta[key]
-      if b == nil then
-        b = { fields = {}, delta = {}, expire_at = expire_at }
-        bucket_delta[key] = b
-        bucket_order[#bucket_order + 1] = key
-      end
-      if b.delta[field] == nil then
-        b.fields[#b.fields + 1] = field
-        b.delta[field] = 0
-      end
-      b.delta[field] = b.delta[field] + d
-    end
+  if flags % 2 == FLAG_ESCALATED then
+    st.esc = 1
   end
 end
 
-local function flush_buckets()
-  for _, key in ipairs(bucket_order) do
-    local b = bucket_delta[key]
-    local touched = false
-    for _, f in ipairs(b.fields) do
-      if b.delta[f] ~= 0 then
-        redis.call('HINCRBY', key, f, b.delta[f])
-        touched = true
-      end
-    end
-    if touched then
-      redis.call('EXPIREAT', key, b.expire_at)
-    end
-  end
-end
-
--- Outcome snapshot of a session from its state.
-local function outcome_of(s)
-  local out = (s.ended == 1) and 'ended' or 'dropped'
+-- Outcome of a state: ended or dropped (at its last intent, 'unknown' if none), escalated, turns.
+local function outcome_of(st)
+  local out = (st.ended == 1) and 'ended' or 'dropped'
   local drop = ''
   if out == 'dropped' then
-    drop = s.last_intent or ''
-    if drop == '' then
-      drop = 'unknown'
-    end
+    drop = (st.li ~= '' and st.li) or 'unknown'
   end
-  return { start = s.first, out = out, drop = drop, esc = s.escalated or 0, turns = s.turns or 0 }
+  return { start = st.first, out = out, drop = drop, esc = st.esc, turns = st.turns }
 end
 
--- Adds (sign 1) or removes (sign -1) a snapshot's contribution to its buckets.
+-- Adds (sign 1) or removes (sign -1) an outcome's contribution to the buckets of its first event.
 local function contribute(prefix, now, ttls, o, sign)
+  local buckets = buckets_at(prefix, now, ttls, math.floor(o.start / 1000))
   local function add(field, d)
     if d ~= 0 then
-      bucket_add(prefix, now, ttls, o.start, field, sign * d)
+      for _, b in ipairs(buckets) do counter_add(b, field, sign * d) end
     end
   end
   add('out:sessions', 1)
-  add('out:' .. o.out, 1)
+  add(o.out == 'ended' and 'out:ended' or 'out:dropped', 1)
   if o.out == 'dropped' then
     add('drop:' .. o.drop, 1)
   end
@@ -122,33 +72,87 @@ local function contribute(prefix, now, ttls, o, sign)
   add('out:turns', o.turns)
 end
 
-local function store_snapshot(s, o)
-  s.f_start, s.f_out, s.f_drop, s.f_esc, s.f_turns = o.start, o.out, o.drop, o.esc, o.turns
+local function pack_state(st, o)
+  return cmsgpack.pack({ st.first, st.last, st.turns, st.li, st.lit, st.esc, st.ended, st.wfs, st.wfc, st.wff,
+    o.start, o.out, o.drop, o.esc, o.turns })
 end
 
--- Finalizes a session (once): returns true if it was not finalized before.
-local function finalize(prefix, now, ttls, sid, s)
-  if s.finalized == 1 then
+local function unpack_state(packed)
+  local a = cmsgpack.unpack(packed)
+  local st = { first = a[1], last = a[2], turns = a[3], li = a[4], lit = a[5], esc = a[6], ended = a[7],
+    wfs = a[8], wfc = a[9], wff = a[10] }
+  return st, { start = a[11], out = a[12], drop = a[13], esc = a[14], turns = a[15] }
+end
+
+-- Finalizes an open session from its journey `P j:<sid>` (j exists only while a session is open).
+-- Returns true if it was finalized.
+local function finalize(prefix, now_s, now_ms_s, ttls, retention_s, sid)
+  local jkey = prefix .. 'j:' .. sid
+  local blob = redis.call('GET', jkey)
+  if not blob then
     return false
   end
-  s.finalized = 1
-  local o = outcome_of(s)
-  contribute(prefix, now, ttls, o, 1)
-  store_snapshot(s, o)
+  local st, ids, seen = new_state(), {}, {}
+  local pos, len = 1, #blob
+  while pos <= len do
+    local n, ts, code, flags, id, intent = struct.unpack('<HI6BBBc0Hc0', blob, pos)
+    if not seen[id] then  -- a record copied twice into the journey counts once
+      seen[id] = true
+      ids[#ids + 1] = id
+      fold(st, ts, code, flags, intent)
+    end
+    pos = pos + 2 + n
+  end
+  local o = outcome_of(st)
+  contribute(prefix, now_s, ttls, o, 1)
+  local iu, it = ids_append(nil, nil, ids)
+  local skey = prefix .. 's:' .. sid
+  redis.call('HSET', skey, 'st', pack_state(st, o), 'iu', iu, 'it', it)
+  if redis.call('TTL', skey) < 0 then
+    redis.call('EXPIRE', skey, retention_s)  -- a hash ingest never made (entries written by hand)
+  end
+  redis.call('RENAME', jkey, prefix .. 'jf:' .. sid)
   redis.call('ZREM', prefix .. 'idle', sid)
+  redis.call('ZADD', prefix .. 'cq', now_ms_s, sid)
   return true
 end
 
--- For a finalized session whose state changed: replace its old contribution.
-local function correct(prefix, now, ttls, s)
-  local o = outcome_of(s)
-  local old = { start = s.f_start, out = s.f_out, drop = s.f_drop or '', esc = s.f_esc, turns = s.f_turns }
-  if old.start == o.start and old.out == o.out and old.drop == o.drop and old.esc == o.esc and old.turns == o.turns then
-    return false
+-- Records applied to a session that is already finalized (`blob`: their concatenation). New ones
+-- (an id not applied yet) are folded into the stored state, the outcome corrected if it changed,
+-- and the records kept in `P jf:<sid>`; copies of applied events are dropped. Returns the number
+-- of new records.
+local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
+  local skey = prefix .. 's:' .. sid
+  local r = redis.call('HMGET', skey, 'st', 'iu', 'it')
+  local st, old
+  if r[1] then st, old = unpack_state(r[1]) else st, old = new_state(), {} end
+  local parts, fresh, seen = {}, {}, {}
+  local pos, len = 1, #blob
+  while pos <= len do
+    local n, ts, code, flags, id, intent = struct.unpack('<HI6BBBc0Hc0', blob, pos)
+    if not seen[id] and not id_in(r[2], r[3], id) then
+      seen[id] = true
+      fold(st, ts, code, flags, intent)
+      parts[#parts + 1] = string.sub(blob, pos, pos + 1 + n)
+      fresh[#fresh + 1] = id
+    end
+    pos = pos + 2 + n
   end
-  contribute(prefix, now, ttls, old, -1)
-  contribute(prefix, now, ttls, o, 1)
-  store_snapshot(s, o)
-  return true
+  if #fresh == 0 then
+    return 0
+  end
+  local o = outcome_of(st)
+  if old.start ~= o.start or old.out ~= o.out or old.drop ~= o.drop or old.esc ~= o.esc or old.turns ~= o.turns then
+    if old.start ~= nil then
+      contribute(prefix, now_s, ttls, old, -1)
+    end
+    contribute(prefix, now_s, ttls, o, 1)
+  end
+  local iu, it = ids_append(r[2], r[3], fresh)
+  redis.call('HSET', skey, 'st', pack_state(st, o), 'iu', iu, 'it', it)
+  local fkey = prefix .. 'jf:' .. sid
+  redis.call('APPEND', fkey, table.concat(parts))
+  redis.call('EXPIRE', fkey, retention_s)
+  redis.call('ZADD', prefix .. 'cq', now_ms_s, sid)
+  return #fresh
 end
-

@@ -1,14 +1,16 @@
--- Insights: finalize idle sessions as dropped. Sent prefixed by lua/worker_lib.lua.
+-- Insights: finalize idle sessions as dropped. Sent prefixed by lua/common.lua and lua/worker_lib.lua.
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:idle prefix timeoutMs chunk retentionTTL minTTL hourTTL dayTTL [graceMs]
 -- Returns {finalized, scanned}: scanned == chunk means more may be due (call again).
 --
--- A session is due when its last event ts < wm - timeoutMs (event time: `P wm`
--- is the greatest event ts the workers have applied). With graceMs (optional,
--- off when absent or ''), wm is at least server time - graceMs, so the last
--- sessions of an agent that stopped sending are finalized too. The script is atomic and
--- finalize() checks and sets `finalized`, so any number of workers may sweep
--- at once: every due session is finalized exactly once.
+-- A session is due when its last event is older than (watermark − timeoutMs). The watermark is
+-- the greatest event time the workers applied (`P wm`: backfilled history is finalized at once),
+-- and with graceMs at least the server time − graceMs, so the last sessions of an agent that
+-- stopped sending are finalized too. `P idle` is scored by a session's last event when it was
+-- opened; a candidate whose session hash says it had later events (`l`, kept by ingest) is
+-- re-scored instead of finalized, so ingest and apply never touch `P idle` per event. The script is
+-- atomic and finalizing is guarded (only an open session has a journey `P j:<sid>`), so any number
+-- of workers may sweep at once: every due session is finalized exactly once.
 
 if #KEYS ~= 1 then
   return fail('expected exactly 1 key')
@@ -28,7 +30,6 @@ for i = 1, 4 do
     return fail('TTLs must be positive integers')
   end
 end
-local retention = ttl[1]
 local bucket_ttls = { ttl[2], ttl[3], ttl[4] }
 local grace = nil
 if ARGV[8] ~= nil and ARGV[8] ~= '' then
@@ -41,34 +42,31 @@ if #ARGV > 8 then
   return fail('too many arguments')
 end
 
-local time = redis.call('TIME')
-local now = tonumber(time[1])
+local now_s, now_ms = server_time()
+local now_ms_s, retention_s = int_str(now_ms), ARGV[4]
 local wm = tonumber(redis.call('GET', prefix .. 'wm') or '')
-if grace ~= nil then
-  local wall = now * 1000 + math.floor(tonumber(time[2]) / 1000) - grace
-  if wm == nil or wall > wm then
-    wm = wall
-  end
+if grace ~= nil and (wm == nil or now_ms - grace > wm) then
+  wm = now_ms - grace
 end
 if wm == nil then
   return { 0, 0 }
 end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. int_str(wm - timeout), 'LIMIT', 0, chunk)
+local cutoff = wm - timeout
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. int_str(cutoff), 'LIMIT', 0, chunk)
 local finalized = 0
 for _, sid in ipairs(due) do
-  local key = prefix .. 'sess:' .. sid
-  local s = load_session(key)
-  if s == nil or s.finalized == 1 then
-    redis.call('ZREM', KEYS[1], sid)  -- expired or already finalized
+  local r = redis.call('HMGET', prefix .. 's:' .. sid, 'l', 'st')
+  local last = tonumber(r[1])
+  if r[2] then
+    redis.call('ZREM', KEYS[1], sid)  -- finalized already (a conversation_end)
+  elseif last ~= nil and last >= cutoff then
+    redis.call('ZADD', KEYS[1], r[1], sid)  -- it had later events: not due yet
+  elseif finalize(prefix, now_s, now_ms_s, bucket_ttls, retention_s, sid) then
+    finalized = finalized + 1
   else
-    s.turns = s.turns or 0
-    s.escalated = s.escalated or 0
-    s.ended = s.ended or 0
-    if finalize(prefix, now, bucket_ttls, sid, s) then
-      finalized = finalized + 1
-    end
-    save_session(key, s, retention)
+    redis.call('ZREM', KEYS[1], sid)  -- no journey left (expired)
   end
 end
-flush_buckets()
+counters_read()
+counters_write(false)
 return { finalized, #due }

@@ -22,7 +22,7 @@ struct Bench: AsyncParsableCommand {
     var trackers: Int = 2
 
     @Option(help: "Events per script call.")
-    var batchSize: Int = 100
+    var batchSize: Int = EventIngestor.defaultBatchSize
 
     @Option(help: "Script calls pipelined per round trip.")
     var pipelineDepth: Int = 4

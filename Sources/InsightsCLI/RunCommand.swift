@@ -52,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         if let managed { logger.info("managed redis-server started", metadata: ["url": "\(url)", "log": "\(managed.logPath)"]) }
 
         let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 8)
+        if workers > 0 { try await Worker.checkStorage(client: client) }  // data before issue 13: `insights migrate` first
         var workerTasks: [Task<Void, Never>] = []
         for i in 0..<workers {
             var config = WorkerConfiguration(sessionTimeoutMs: Int64(sessionTimeout) * 1000)

@@ -119,11 +119,14 @@ struct WorkerBench {
                 nextProbe = nextProbe + .milliseconds(10)
                 // The oldest 100 outstanding probes only: checking every one would load Redis more as lag grows.
                 let checked = outstanding.prefix(100)
-                let replies = try await client.pipeline(checked.map { RedisCommand("EXISTS", "ins:{\(agent)}:journey:\($0.session)") })
+                let keys = AgentKeys(agent)
+                let replies = try await client.pipeline(checked.map {
+                    RedisCommand("EXISTS", keys.journey($0.session), keys.finalJourney($0.session), keys.compactJourney($0.session))
+                })
                 let now = clock.now
                 var still: [(session: String, sent: ContinuousClock.Instant)] = []
                 for (p, r) in zip(checked, replies) {
-                    if r.int == 1 { delays.append((now - p.sent) / .milliseconds(1)) } else { still.append(p) }
+                    if (r.int ?? 0) > 0 { delays.append((now - p.sent) / .milliseconds(1)) } else { still.append(p) }
                 }
                 outstanding = still + outstanding.dropFirst(checked.count)
             }

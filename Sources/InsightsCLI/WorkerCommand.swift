@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import InsightsModel
 import InsightsWorker
 import Logging
 import RedisClient
@@ -39,6 +40,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How often (ms) idle sessions are swept (finalized as dropped when past the timeout).")
     var sweepIntervalMs: Int = 1_000
 
+    @Option(help: "How often (ms) finalized sessions are compacted (state and journey into one compressed value).")
+    var compactIntervalMs: Int = 1_000
+
     @Option(help: "A group consumer with no pending entry, idle this long (ms), is forgotten (a stopped worker).")
     var consumerExpiryMs: Int = 3_600_000
 
@@ -46,8 +50,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var sessionRetentionDays: Int = 35
 
     func validate() throws {
-        guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0, sweepIntervalMs > 0 else {
-            throw ValidationError("--claim-idle-ms must be >= 0, --claim-interval-ms, --trim-interval-ms and --sweep-interval-ms > 0")
+        guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0, sweepIntervalMs > 0, compactIntervalMs > 0 else {
+            throw ValidationError("--claim-idle-ms must be >= 0; --claim-interval-ms, --trim-interval-ms, --sweep-interval-ms and --compact-interval-ms > 0")
         }
         guard consumerExpiryMs >= 0 else { throw ValidationError("--consumer-expiry-ms must be >= 0") }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
@@ -64,10 +68,13 @@ struct WorkerCommand: AsyncParsableCommand {
             sessionTimeoutMs: Int64(sessionTimeout) * 1000, wallClockGraceMs: Int64(wallClockGraceMs),
             claimIdleMs: claimIdleMs, claimInterval: .milliseconds(claimIntervalMs), maxDeliveries: maxDeliveries,
             trimInterval: .milliseconds(trimIntervalMs), sweepInterval: .milliseconds(sweepIntervalMs),
-            sessionRetention: sessionRetentionDays * 86400)
+            retention: Retention(session: sessionRetentionDays * 86400))
         if let consumer { config.consumerName = consumer }
         config.consumerExpiryMs = consumerExpiryMs
+        config.compactInterval = .milliseconds(compactIntervalMs)
         let worker = try Worker(client: client, configuration: config, logger: logger)
+        // Data in the format before issue 13 would be dead-lettered: refuse, and say how to migrate.
+        try await Worker.checkStorage(client: client)
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])
         let task = Task { await worker.run() }
         // Stop on SIGINT/SIGTERM: the current script call completes (apply and ack are one atomic call).

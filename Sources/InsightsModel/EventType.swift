@@ -36,3 +36,18 @@ public enum EventType: String, CaseIterable, Codable, Sendable, Hashable {
         self == .userMessage || self == .botResponse
     }
 }
+
+extension EventType {
+    /// The one-byte code of the type in journey records (docs/keys.md; `lua/common.lua` lists the same
+    /// table): the declaration order above, which never changes (new types are added at the end).
+    public var code: UInt8 { EventType.codeTable[self]! }
+
+    /// The type of a code, nil if unknown.
+    public init?(code: UInt8) {
+        guard Int(code) < EventType.allCases.count else { return nil }
+        self = EventType.allCases[Int(code)]
+    }
+
+    private static let codeTable: [EventType: UInt8] = Dictionary(
+        uniqueKeysWithValues: EventType.allCases.enumerated().map { ($1, UInt8($0)) })
+}

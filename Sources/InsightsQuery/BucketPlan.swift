@@ -1,51 +1,4 @@
-/// The resolution of a bucket, and of the edges of a window answered from buckets.
-public enum Resolution: String, Sendable, Codable, Comparable, CaseIterable {
-    case minute, hour, day
-
-    /// Bucket length in seconds.
-    public var seconds: Int64 {
-        switch self {
-        case .minute: 60
-        case .hour: 3600
-        case .day: 86400
-        }
-    }
-
-    /// The letter in the key: `b:m:`, `b:h:`, `b:d:`.
-    public var keyLetter: String {
-        switch self {
-        case .minute: "m"
-        case .hour: "h"
-        case .day: "d"
-        }
-    }
-
-    public static func < (a: Self, b: Self) -> Bool { a.seconds < b.seconds }
-}
-
-/// How long buckets live past their end, in seconds (docs/keys.md). Mirrors the tracker's
-/// `Retention` without depending on the tracker.
-public struct BucketRetention: Sendable, Equatable {
-    public var minute: Int64
-    public var hour: Int64
-    public var day: Int64
-
-    public init(minute: Int64 = 48 * 3600, hour: Int64 = 35 * 86400, day: Int64 = 400 * 86400) {
-        self.minute = minute
-        self.hour = hour
-        self.day = day
-    }
-
-    public static let `default` = BucketRetention()
-
-    public func ttl(_ r: Resolution) -> Int64 {
-        switch r {
-        case .minute: minute
-        case .hour: hour
-        case .day: day
-        }
-    }
-}
+import InsightsModel
 
 /// One bucket: its resolution and its start in epoch seconds.
 public struct Bucket: Sendable, Hashable, CustomStringConvertible {
@@ -57,8 +10,9 @@ public struct Bucket: Sendable, Hashable, CustomStringConvertible {
         self.start = start
     }
 
-    /// The key suffix after the agent prefix: `b:m:<start>`.
-    public var keySuffix: String { "b:\(resolution.keyLetter):\(start)" }
+    /// The bucket's counters key (docs/keys.md).
+    public func key(_ keys: AgentKeys) -> String { keys.counters(resolution, start) }
+    public var keySuffix: String { "c:\(resolution.keyLetter):\(start)" }
     public var end: Int64 { start + resolution.seconds }
     public var description: String { keySuffix }
 }
@@ -85,7 +39,7 @@ public struct BucketPlan: Sendable, Equatable {
     /// 3. [start, end) is tiled: minutes up to the first hour boundary, hours up to the first
     ///    day boundary, days, hours from the last day boundary, minutes from the last hour
     ///    boundary.
-    public static func plan(startMs: Int64, endMs: Int64, nowMs: Int64, retention: BucketRetention = .default) -> BucketPlan {
+    public static func plan(startMs: Int64, endMs: Int64, nowMs: Int64, retention: Retention = .default) -> BucketPlan {
         let nowS = floorDiv(nowMs, 1000)
         var s = floorDiv(startMs, 1000)
         s = floorTo(s, 60)

@@ -16,6 +16,11 @@ public struct BucketSums: Sendable, Equatable {
         }
     }
 
+    /// Adds one bucket's counters.
+    public mutating func add(_ counters: [String: Int]) {
+        for (k, v) in counters { fields[k, default: 0] += v }
+    }
+
     public mutating func add(_ other: BucketSums) {
         for (k, v) in other.fields { fields[k, default: 0] += v }
     }

@@ -6,22 +6,19 @@ import Foundation
 import InsightsModel
 import RedisClient
 
-/// The query layer: every answer comes from bucket hashes and outcome counters
-/// (docs/metrics.md), never from scanning events. Reading a window's buckets is one
-/// pipelined round trip of HGETALLs.
+/// The query layer: every answer comes from bucket counters and outcome counters
+/// (docs/metrics.md), never from scanning events. Reading a window's buckets is one MGET.
 public struct MetricsQuery: Sendable {
     public let client: RedisClient
-    public var retention: BucketRetention
+    public var retention: Retention
     /// Most points a timeseries may have.
     public var maxTimeseriesPoints: Int
 
-    public init(client: RedisClient, retention: BucketRetention = .default, maxTimeseriesPoints: Int = 2000) {
+    public init(client: RedisClient, retention: Retention = .default, maxTimeseriesPoints: Int = 2000) {
         self.client = client
         self.retention = retention
         self.maxTimeseriesPoints = maxTimeseriesPoints
     }
-
-    static func prefix(_ agent: String) -> String { "ins:{\(agent)}:" }
 
     // MARK: Reading buckets
 
@@ -35,18 +32,37 @@ public struct MetricsQuery: Sendable {
         return (plan, sums)
     }
 
-    /// HGETALL of each bucket, in one pipeline.
-    func read(agent: String, buckets: [Bucket]) async throws -> [[String: String]] {
+    /// The counters of each bucket, in order: one MGET (a bucket nobody wrote, or that expired, is empty).
+    func read(agent: String, buckets: [Bucket]) async throws -> [[String: Int]] {
         if buckets.isEmpty { return [] }
-        let p = Self.prefix(agent)
-        let replies = try await client.pipeline(buckets.map { RedisCommand("HGETALL", p + $0.keySuffix) })
-        // A loop, not `try replies.map { … throw … }`: that closure crashes the Swift 6.3.1 optimizer
+        let keys = AgentKeys(agent)
+        let reply = try await client.send(RedisCommand("MGET", buckets.map { $0.key(keys) })).get()
+        guard let values = reply.array, values.count == buckets.count else { throw QueryError.badReply("\(reply)") }
+        // A loop, not `try values.map { … throw … }`: that closure crashes the Swift 6.3.1 optimizer
         // (signal 11 in LLVM CoroSplit) in release builds (`make bench`).
-        var out: [[String: String]] = []
-        out.reserveCapacity(replies.count)
-        for reply in replies {
-            guard let f = try reply.get().fieldValues else { throw QueryError.badReply("\(reply)") }
-            out.append(f)
+        var out: [[String: Int]] = []
+        out.reserveCapacity(values.count)
+        for value in values {
+            guard let blob = value.bytes else {
+                out.append([:])
+                continue
+            }
+            out.append(try Self.counters(blob))
+        }
+        return out
+    }
+
+    /// A bucket's counters from its MessagePack map (docs/keys.md).
+    static func counters(_ blob: [UInt8]) throws -> [String: Int] {
+        let value: MessagePack.Value
+        do { value = try MessagePack.decode(blob) } catch { throw QueryError.badReply("counters: \(error)") }
+        if case .array(let a) = value, a.isEmpty { return [:] }  // cmsgpack writes an empty table as an array
+        guard let map = value.mapValue else { throw QueryError.badReply("counters are not a map") }
+        var out: [String: Int] = [:]
+        out.reserveCapacity(map.count)
+        for (k, v) in map {
+            guard let n = v.intValue else { throw QueryError.badReply("counter is not an integer") }
+            out[String(decoding: k, as: UTF8.self)] = Int(n)
         }
         return out
     }
@@ -155,7 +171,7 @@ public struct MetricsQuery: Sendable {
 
     /// The current period [now − length, now) and the previous one, which ends where the current
     /// one effectively starts (no bucket is read twice).
-    public static func overviewPlans(length: Int64, now: Int64, retention: BucketRetention = .default) -> (current: BucketPlan, previous: BucketPlan) {
+    public static func overviewPlans(length: Int64, now: Int64, retention: Retention = .default) -> (current: BucketPlan, previous: BucketPlan) {
         let cur = BucketPlan.plan(startMs: now - length, endMs: now, nowMs: now, retention: retention)
         let prev = BucketPlan.plan(startMs: cur.effectiveStartMs - length, endMs: cur.effectiveStartMs, nowMs: now, retention: retention)
         return (cur, prev)
@@ -206,45 +222,5 @@ public struct MetricsQuery: Sendable {
                 workflowsCompleted: x.workflowsCompleted)
         }
         return Timeseries(interval: interval, points: points)
-    }
-
-    /// Every agent id in `ins:agents`, sorted.
-    public func agents() async throws -> [String] {
-        let reply = try await client.send("SMEMBERS", "ins:agents").get()
-        return (reply.array ?? []).compactMap(\.string).sorted()
-    }
-
-    /// A session's events in time order, from `journey:<sid>`. Without an agent, every agent
-    /// is checked with one pipelined EXISTS (the first in sorted order that has it wins).
-    /// nil if no journey is found.
-    public func journey(sessionID: String, agent: String? = nil) async throws -> Journey? {
-        let owner: String
-        if let agent {
-            owner = agent
-        } else {
-            let all = try await agents()
-            if all.isEmpty { return nil }
-            let replies = try await client.pipeline(all.map { RedisCommand("EXISTS", Self.prefix($0) + "journey:" + sessionID) })
-            guard let i = try replies.firstIndex(where: { try $0.get().int == 1 }) else { return nil }
-            owner = all[i]
-        }
-        let reply = try await client.send("ZRANGE", Self.prefix(owner) + "journey:" + sessionID, "0", "-1", "WITHSCORES").get()
-        let items = reply.array ?? []
-        if items.isEmpty { return nil }
-        var events: [JourneyEvent] = []
-        var i = 0
-        while i + 1 < items.count {
-            let bytes = items[i].bytes ?? []
-            let score = Int64(items[i + 1].double ?? 0)
-            let obj = (try? JSONValue.parse(Data(bytes)))?.objectValue ?? [:]
-            let data = obj["data"] ?? .object([:])
-            let rt = obj["response_time_ms"]?.intValue
-            events.append(JourneyEvent(
-                timestamp: ISO8601.format(ms: score), type: obj["event_type"]?.stringValue ?? "",
-                data: data.objectValue == nil ? .object([:]) : data, eventID: obj["event_id"]?.stringValue,
-                intent: data["intent"]?.stringValue, responseTimeMs: rt))
-            i += 2
-        }
-        return Journey(sessionID: sessionID, agentID: owner, journey: events)
     }
 }

@@ -12,7 +12,7 @@ public struct ServerConfiguration: Sendable {
     public var maxBatchEvents: Int
     /// Default window of the analytics endpoints when no dates are given (ms).
     public var defaultWindowMs: Int64
-    public var retention: BucketRetention
+    public var retention: Retention
     /// The worker group whose lag `/api/v1/status` reports.
     public var workerGroup: String
     /// The directory of the Lua scripts (nil: the default lookup).
@@ -30,7 +30,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
         maxBatchEvents: Int = EventLimits.defaultMaxBatchEvents, defaultWindowMs: Int64 = 30 * 86_400_000,
-        retention: BucketRetention = .default, workerGroup: String? = nil, luaDirectory: String? = nil
+        retention: Retention = .default, workerGroup: String? = nil, luaDirectory: String? = nil
     ) {
         self.host = host
         self.port = port

@@ -10,12 +10,14 @@ public struct TrackerConfiguration: Sendable {
 
     /// Agent id for events that carry none.
     public var defaultAgentID: String?
-    /// Events per atomic script call; a flush starts as soon as this many are buffered. Default 100.
-    public var batchSize: Int = 100
+    /// Events per atomic script call; a flush starts as soon as this many are buffered. Default 500:
+    /// a script call costs Redis a fixed part (counters, de-dup sets) that larger batches share.
+    public var batchSize: Int = EventIngestor.defaultBatchSize
     /// Script calls pipelined per round trip. Default 4.
     public var pipelineDepth: Int = 4
-    /// A non-empty buffer is flushed at least this often, in seconds. Default 1 s.
-    public var flushInterval: Double = 1
+    /// A non-empty buffer is flushed at least this often, in seconds. Default 0.05 s: an event waits
+    /// at most that long for a batch to fill (freshness), and a busy tracker fills batches anyway.
+    public var flushInterval: Double = 0.05
     /// Events held at most (buffered + in flight). Default 100 000.
     public var capacity: Int = 100_000
     public var overflow: OverflowPolicy = .wait

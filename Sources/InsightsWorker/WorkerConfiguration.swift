@@ -1,4 +1,5 @@
 import Foundation
+import InsightsModel
 
 /// How a ``Worker`` consumes the agent streams (docs/worker.md).
 public struct WorkerConfiguration: Sendable {
@@ -40,19 +41,20 @@ public struct WorkerConfiguration: Sendable {
     public var sweepInterval: Duration
     /// How long `run()` pauses when a pass found nothing to do.
     public var idleDelay: Duration
-    /// Journeys and session hashes expire this long (s) after their last update. Default 35 days.
-    public var sessionRetention: Int
-    /// Bucket TTLs past the bucket's end (s), as in `lua/ingest.lua`. Defaults 48 h, 35 days, 400 days.
-    public var minuteTTL: Int
-    public var hourTTL: Int
-    public var dayTTL: Int
-    /// Where `common.lua`, `worker_lib.lua`, `worker_apply.lua` and `worker_sweep.lua` are.
+    /// How often finalized sessions are compacted (their state and journey into one compressed value).
+    public var compactInterval: Duration = .seconds(1)
+    /// How long a session handed to a worker for compaction stays its own (then another may take it).
+    public var compactLeaseMs: Int = 30_000
+    /// Bucket TTLs and how long journeys and session state live after a session's last event
+    /// (`retention.session`, default 35 days; docs/worker.md).
+    public var retention: Retention
+    /// Where the Lua scripts are.
     public var luaDirectory: String
 
     public init(
         consumerName: String = WorkerConfiguration.defaultConsumerName(),
         group: String = "workers",
-        batchSize: Int = 200,
+        batchSize: Int = 1000,
         sessionTimeoutMs: Int64 = 1_800_000,
         wallClockGraceMs: Int64? = WorkerConfiguration.defaultWallClockGraceMs,
         claimIdleMs: Int = 30_000,
@@ -62,10 +64,7 @@ public struct WorkerConfiguration: Sendable {
         trimInterval: Duration = .seconds(10),
         sweepInterval: Duration = .seconds(1),
         idleDelay: Duration = .milliseconds(100),
-        sessionRetention: Int = 35 * 86400,
-        minuteTTL: Int = 48 * 3600,
-        hourTTL: Int = 35 * 86400,
-        dayTTL: Int = 400 * 86400,
+        retention: Retention = .default,
         luaDirectory: String = WorkerConfiguration.defaultLuaDirectory()
     ) {
         self.consumerName = consumerName
@@ -80,10 +79,7 @@ public struct WorkerConfiguration: Sendable {
         self.trimInterval = trimInterval
         self.sweepInterval = sweepInterval
         self.idleDelay = idleDelay
-        self.sessionRetention = sessionRetention
-        self.minuteTTL = minuteTTL
-        self.hourTTL = hourTTL
-        self.dayTTL = dayTTL
+        self.retention = retention
         self.luaDirectory = luaDirectory
     }
 

@@ -7,7 +7,7 @@ import Testing
 struct BucketPlanTests {
     static let day0 = ISO8601.days(year: 2026, month: 1, day: 10) * 86400
     func D(_ n: Int64, _ h: Int64 = 0, _ m: Int64 = 0, _ s: Int64 = 0) -> Int64 { Self.day0 + n * 86400 + h * 3600 + m * 60 + s }
-    func plan(_ start: Int64, _ end: Int64, now: Int64, retention: BucketRetention = .default) -> BucketPlan {
+    func plan(_ start: Int64, _ end: Int64, now: Int64, retention: Retention = .default) -> BucketPlan {
         BucketPlan.plan(startMs: start * 1000, endMs: end * 1000, nowMs: now * 1000, retention: retention)
     }
     func minutes(_ from: Int64, _ n: Int) -> [Bucket] { (0..<n).map { Bucket(.minute, from + Int64($0) * 60) } }
@@ -20,7 +20,7 @@ struct BucketPlanTests {
         #expect(p.buckets == minutes(D(0, 10, 5), 4))
         #expect(p.resolution == .minute)
         #expect(p.effectiveStartMs == D(0, 10, 5) * 1000 && p.effectiveEndMs == D(0, 10, 9) * 1000)
-        #expect(p.buckets.first?.keySuffix == "b:m:\(D(0, 10, 5))")
+        #expect(p.buckets.first?.keySuffix == "c:m:\(D(0, 10, 5))")
     }
 
     @Test func millisecondEdges() {
@@ -56,7 +56,7 @@ struct BucketPlanTests {
     }
 
     @Test func thirtyDayWindowStaysSmall() {
-        let p = plan(D(0, 0, 1), D(30, 23, 59), now: D(31), retention: BucketRetention(minute: 400 * 86400))
+        let p = plan(D(0, 0, 1), D(30, 23, 59), now: D(31), retention: Retention(minute: 400 * 86400))
         #expect(p.buckets == minutes(D(0, 0, 1), 59) + hours(D(0, 1), 23) + days(D(1), 29) + hours(D(30), 23) + minutes(D(30, 23), 59))
         #expect(p.buckets.count == 59 + 23 + 29 + 23 + 59)
     }

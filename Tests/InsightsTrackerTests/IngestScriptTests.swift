@@ -54,9 +54,14 @@ struct IngestScriptTests {
         ]
     }
 
+    /// A bucket's counters.
     func hash(_ key: String) async throws -> [String: Int] {
-        let fields = try await client.send("HGETALL", "ins:{acme}:" + key).fieldValues ?? [:]
-        return fields.mapValues { Int($0)! }
+        try await StorageInspector(client: client).counters("acme", key)
+    }
+
+    /// A session's first event time and message count (ingest's part of its hash).
+    func sessionStart(_ sid: String) async throws -> [String: Int] {
+        try await StorageInspector(client: client).session("acme", sid).filter { ["t0", "m"].contains($0.key) }.mapValues { Int($0)! }
     }
 
     @Test func bucketsMatchHandComputedValues() async throws {
@@ -66,15 +71,15 @@ struct IngestScriptTests {
         #expect(try await ingestor.ingest([late]) == IngestResult(accepted: 1, duplicates: 0))
         #expect(try await ingestor.ingest([late]) == IngestResult(accepted: 0, duplicates: 1))
 
-        #expect(try await hash("b:m:\(A / 60 * 60 - 60)") == [
+        #expect(try await hash("c:m:\(A / 60 * 60 - 60)") == [
             "events": 1, "ev:user_message": 1, "messages": 1, "ch:web": 1, "conversations": 1, "conv_msg": 1, "sess_msgs": 3,
         ])
-        #expect(try await hash("b:m:\(A / 60 * 60)") == [
+        #expect(try await hash("c:m:\(A / 60 * 60)") == [
             "events": 5, "ev:conversation_start": 2, "ev:user_message": 1, "ev:intent_classified": 1, "ev:bot_response": 1,
             "messages": 2, "ch:web": 3, "intents": 1, "intent:fallback": 1, "conf_sum_u": 650_000, "conf_count": 1,
             "low_conf": 1, "rt_sum": 16, "rt_count": 1, "rt:16": 1, "conversations": 1, "conv_msg": 1, "sess_msgs": 3,
         ])
-        #expect(try await hash("b:m:\(A / 60 * 60 + 60)") == [
+        #expect(try await hash("c:m:\(A / 60 * 60 + 60)") == [
             "events": 5, "ev:user_message": 1, "ev:intent_classified": 2, "ev:bot_response": 2, "messages": 3, "ch:web": 1,
             "intents": 1, "intent:book_flight": 1, "conf_sum_u": 900_000, "conf_count": 1, "low_conf": 1, "rt_sum": 250,
             "rt_count": 1, "rt:31": 1, "escalations": 1, "conversations": 0, "conv_msg": 0, "sess_msgs": 0,
@@ -85,34 +90,40 @@ struct IngestScriptTests {
             "conf_count": 2, "low_conf": 2, "rt_sum": 266, "rt_count": 2, "rt:16": 1, "rt:31": 1, "escalations": 1,
             "conversations": 2, "conv_msg": 2, "sess_msgs": 6,
         ]
-        #expect(try await hash("b:h:\(H)") == recent)
-        #expect(try await hash("b:d:\(D)") == recent)
+        #expect(try await hash("c:h:\(H)") == recent)
+        #expect(try await hash("c:d:\(D)") == recent)
         let old: [String: Int] = ["events": 1, "ev:user_message": 1, "messages": 1, "ch:voice": 1, "conversations": 1, "conv_msg": 1, "sess_msgs": 1]
-        #expect(try await hash("b:h:\(H - 259_200)") == old)
-        #expect(try await hash("b:d:\(D - 259_200)") == old)
-        #expect(try await hash("sf:s1") == ["t0": Int(B - 59000), "m": 3])
-        #expect(try await hash("sf:s2") == ["t0": Int(B + 30000), "m": 3])
-        #expect(try await hash("sf:s3") == ["t0": Int(B - 259_180_000), "m": 1])
+        #expect(try await hash("c:h:\(H - 259_200)") == old)
+        #expect(try await hash("c:d:\(D - 259_200)") == old)
+        #expect(try await sessionStart("s1") == ["t0": Int(B - 59000), "m": 3])
+        #expect(try await sessionStart("s2") == ["t0": Int(B + 30000), "m": 3])
+        #expect(try await sessionStart("s3") == ["t0": Int(B - 259_180_000), "m": 1])
         #expect(try await client.send("XLEN", "ins:{acme}:stream").int == 12)
         #expect(try await client.send("SMEMBERS", "ins:agents").array?.compactMap(\.string) == ["acme"])
         // Expiry is tied to the bucket's own time, not to the moment of writing.
-        #expect(try await client.send("EXPIRETIME", "ins:{acme}:b:h:\(H)").int == Int(H + 3600 + 3_024_000))
-        #expect(try await client.send("EXPIRETIME", "ins:{acme}:b:d:\(D)").int == Int(D + 86400 + 34_560_000))
-        #expect(try await client.send("EXPIRETIME", "ins:{acme}:b:m:\(A / 60 * 60)").int == Int(A / 60 * 60 + 60 + 172_800))
-        // The stream holds the event's JSON, decodable back into the same event.
+        #expect(try await client.send("EXPIRETIME", "ins:{acme}:c:h:\(H)").int == Int(H + 3600 + 3_024_000))
+        #expect(try await client.send("EXPIRETIME", "ins:{acme}:c:d:\(D)").int == Int(D + 86400 + 34_560_000))
+        #expect(try await client.send("EXPIRETIME", "ins:{acme}:c:m:\(A / 60 * 60)").int == Int(A / 60 * 60 + 60 + 172_800))
+        // The stream entry carries the session and the event's journey record, made once at the edge.
         let entries = try await client.send("XRANGE", "ins:{acme}:stream", "-", "+", "COUNT", "1").array ?? []
         let fields = entries.first?.array?[1].array ?? []
-        #expect(fields.first?.string == "j")
-        let decoded = try EventDecoding.decode(json: Data(fields[1].bytes ?? []), now: EventClock.nowMs()).get()
-        #expect(decoded == batch1[0])
+        #expect(fields.map(\.string) == ["s", "s1", "r", fields[3].string])
+        let record = try JourneyRecord.decodeAll(fields[3].bytes ?? [])
+        #expect(record == [JourneyRecord(event: batch1[0])])
+        #expect(record.first?.eventID == "e1")
+        // The de-dup set of today's arrivals holds every accepted id.
+        let today = Int(Date().timeIntervalSince1970) / 86400
+        #expect(try await StorageInspector(client: client).dedupIDs("acme", day: today) == Set((1...12).map { "e\($0)" }))
     }
 
     @Test func aRefusedBatchLeavesNoTrace() async throws {
         #expect(try await client.send("DBSIZE").int == 0)
-        // Bypass Swift validation: the third event's confidence is out of range.
-        var events = Array(batch1.prefix(5))
-        events[2].confidence = 1.5
-        let call = ingestor.command(agent: "acme", events: events[...])
+        // Bypass Swift validation: the third event's time is not a number (arguments: the header of
+        // lua/ingest.lua; the events' 6 arguments each start at index 11 of the command).
+        var arguments = ingestor.command(agent: "acme", events: batch1.prefix(5)).arguments
+        arguments[11 + 2 * 6 + 2] = Array("soon".utf8)
+        var call = RedisCommand("EVALSHA")
+        for a in arguments.dropFirst() { call.append(bytes: a) }
         await #expect(throws: RedisCommandError.self) { try await client.evaluate(ingestor.script, call) }
         #expect(try await client.send("DBSIZE").int == 0)
     }
@@ -120,7 +131,7 @@ struct IngestScriptTests {
     @Test func histogramBinsAtPowersOfTwo() async throws {
         let events = [1, 2, 16, 17, 1000].enumerated().map { i, rt in ev("h\(i)", B, .botResponse, "hs", rt: rt) }
         _ = try await ingestor.ingest(events)
-        let h = try await hash("b:h:\(H)")
+        let h = try await hash("c:h:\(H)")
         // bin = floor(4 * log2(rt)): 1 → 0, 2 → 4, 16 → 16, 17 → 16, 1000 → 39.
         #expect(h["rt:0"] == 1 && h["rt:4"] == 1 && h["rt:16"] == 2 && h["rt:39"] == 1)
         #expect(h["rt_sum"] == 1036 && h["rt_count"] == 5)

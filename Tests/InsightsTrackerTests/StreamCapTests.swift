@@ -27,12 +27,12 @@ struct StreamCapTests {
 
     func dayEvents() async throws -> Int {
         let day = Int(Date().timeIntervalSince1970 - 1) / 86400 * 86400
-        return try await client.send("HGET", "ins:{capped}:b:d:\(day)", "events").int ?? 0
+        return try await StorageInspector(client: client).counters("capped", "c:d:\(day)")["events"] ?? 0
     }
 
+    /// Ids in today's de-dup set.
     func seen() async throws -> Int {
-        let day = Int(Date().timeIntervalSince1970) / 86400
-        return try await client.send("SCARD", "ins:{capped}:seen:\(day)").int ?? 0
+        try await StorageInspector(client: client).dedupIDs("capped", day: Int(Date().timeIntervalSince1970) / 86400).count
     }
 
     @Test func ingestPastTheCapIsRefusedAndWritesNothing() async throws {

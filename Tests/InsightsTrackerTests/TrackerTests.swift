@@ -21,7 +21,7 @@ struct TrackerTests {
 
     func dayBucket(_ agent: String, _ field: String) async throws -> Int {
         let day = Int(Date().timeIntervalSince1970 - 1) / 86400 * 86400
-        return try await client.send("HGET", "ins:{\(agent)}:b:d:\(day)", field).int ?? 0
+        return try await StorageInspector(client: client).counters(agent, "c:d:\(day)")[field] ?? 0
     }
 
     @Test func eightConcurrentTrackersGiveExactTotals() async throws {

@@ -63,19 +63,26 @@ struct WorkerTests {
         }
     }
 
+    var inspect: StorageInspector { StorageInspector(client: client) }
+
     /// Outcome fields (out:*, drop:*) of a bucket, zero fields left out (a corrected counter can rest at 0).
     func outcome(_ key: String) async throws -> [String: Int] {
-        let all = try await client.send("HGETALL", "ins:{acme}:" + key).fieldValues ?? [:]
-        return all.filter { ($0.key.hasPrefix("out:") || $0.key.hasPrefix("drop:")) && $0.value != "0" }.mapValues { Int($0)! }
+        try await inspect.counters("acme", key).filter { ($0.key.hasPrefix("out:") || $0.key.hasPrefix("drop:")) && $0.value != 0 }
     }
 
     func journey(_ session: String) async throws -> [String] {
-        let members = try await client.send("ZRANGE", "ins:{acme}:journey:" + session, "0", "-1").array ?? []
-        return members.map { try! EventDecoding.decode(json: Data($0.bytes!), now: EventClock.nowMs()).get().eventID }
+        try await inspect.journey("acme", session)
     }
 
     func session(_ sid: String) async throws -> [String: String] {
-        try await client.send("HGETALL", "ins:{acme}:sess:" + sid).fieldValues ?? [:]
+        try await inspect.session("acme", sid)
+    }
+
+    /// Writes an event into the stream again, as ingest wrote it (a copy, as after a re-send).
+    func copyIntoStream(_ e: AnalyticsEvent) async throws {
+        var c = RedisCommand("XADD", stream, "*", "s", e.sessionID, "r")
+        c.append(bytes: JourneyRecord(event: e).encoded())
+        try await client.send(c)
     }
 
     // s1: ended, escalated, 2 turns (minute B). s2: dropped at "cancel", 2 turns (B+60 s).
@@ -112,10 +119,7 @@ struct WorkerTests {
         #expect(try await ingestor.ingest(shuffled).duplicates == 16)
         // The same events again in the stream (as after the ingest dedupe window): applied once.
         for id in ["a2", "b4", "d3"] {
-            let e = sessions.first { $0.eventID == id }!
-            var c = RedisCommand("XADD", stream, "*", "j")
-            c.append(bytes: e.jsonBytes())
-            try await client.send(c)
+            try await copyIntoStream(sessions.first { $0.eventID == id }!)
         }
         let workers = try (1...3).map { try worker("w\($0)", batch: 2) }
         let handled = try await drain(workers)
@@ -127,23 +131,25 @@ struct WorkerTests {
         #expect(try await journey("s3") == ["c1", "c2"])
         #expect(try await journey("s4") == ["d1", "d2", "d3"])
 
-        let m = { (t: Int64) in "b:m:\(t / 60_000 * 60)" }
+        let m = { (t: Int64) in "c:m:\(t / 60_000 * 60)" }
         #expect(try await outcome(m(B)) == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
         #expect(try await outcome(m(B + 60_000)) == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
         #expect(try await outcome(m(B + 120_000)) == ["out:sessions": 1, "out:dropped": 1, "drop:unknown": 1, "out:automated": 1, "out:turns": 1])
         #expect(try await outcome(m(B + 3_700_000)) == ["out:sessions": 1, "out:ended": 1, "out:automated": 1, "out:turns": 1])
-        #expect(try await outcome("b:h:\(H)") == [
+        #expect(try await outcome("c:h:\(H)") == [
             "out:sessions": 3, "out:ended": 1, "out:dropped": 2, "drop:cancel": 1, "drop:unknown": 1,
             "out:escalated": 1, "out:automated": 2, "out:turns": 5,
         ])
-        #expect(try await outcome("b:h:\(H + 3600)") == ["out:sessions": 1, "out:ended": 1, "out:automated": 1, "out:turns": 1])
+        #expect(try await outcome("c:h:\(H + 3600)") == ["out:sessions": 1, "out:ended": 1, "out:automated": 1, "out:turns": 1])
 
         let s2 = try await session("s2")
         #expect(s2["first"] == "\(B + 60_000)" && s2["last"] == "\(B + 65_000)" && s2["turns"] == "2")
-        #expect(s2["last_intent"] == "cancel" && s2["last_intent_ts"] == "\(B + 64_000)" && s2["finalized"] == "1")
+        #expect(s2["li"] == "cancel" && s2["lit"] == "\(B + 64_000)" && s2["fin"] == "1")
         #expect(try await client.send("GET", "ins:{acme}:wm").string == "\(B + 3_702_000)")
         #expect(try await client.send("ZCARD", "ins:{acme}:idle").int == 0)
-        #expect(try await client.send("TTL", "ins:{acme}:journey:s1").int ?? 0 > 35 * 86400 - 100)
+        let keys = AgentKeys("acme")
+        let ttls = try await client.pipeline([keys.compactJourney("s1"), keys.finalJourney("s1"), keys.journey("s1")].map { RedisCommand("TTL", $0) })
+        #expect(ttls.compactMap(\.int).max() ?? 0 > 35 * 86400 - 100)
         #expect(try await workers[0].lag() == LagReport(perAgent: ["acme": StreamLag()], total: StreamLag()))
     }
 
@@ -158,7 +164,7 @@ struct WorkerTests {
         async let na = a.sweep("acme")
         async let nb = b.sweep("acme")
         #expect(try await na + nb == 250)
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 250, "out:dropped": 250, "drop:unknown": 250, "out:automated": 250, "out:turns": 250])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 250, "out:dropped": 250, "drop:unknown": 250, "out:automated": 250, "out:turns": 250])
         #expect(try await client.send("ZRANGE", "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) == ["late"])
     }
 
@@ -175,7 +181,7 @@ struct WorkerTests {
         #expect(try await restarted.lag().total == StreamLag(lag: 0, pending: 3))
         try await drain([try worker("rescuer", claimIdleMs: 0)])
         #expect(try await journey("s1") == ["a1", "a2", "a3", "a4", "a5", "a6"])
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
         #expect(try await session("s1")["turns"] == "2")
     }
 
@@ -192,7 +198,7 @@ struct WorkerTests {
         #expect(letters.allSatisfy { $0[0] == "id" && $0[2] == "reason" && $0[4] == "j" && $0[3].contains("delivered 3 times") })
         #expect(letters.first { $0[1] == garbage }?[5] == "{not json")
         #expect(try await journey("s1") == ["a1", "a2", "a3", "a4", "a5", "a6"])
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
         #expect(try await client.send("XPENDING", stream, "workers").array?.first?.int == 0)
     }
 
@@ -225,15 +231,15 @@ struct WorkerTests {
         // s2 without its last two events, then s4 moves wm: s2 is dropped at book_flight with 1 turn.
         _ = try await ingestor.ingest(Array(ev[6..<9]) + Array(ev[13..<16]))
         try await drain([w])
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:book_flight": 1, "out:automated": 1, "out:turns": 1])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:book_flight": 1, "out:automated": 1, "out:turns": 1])
         // The late events move the drop point to cancel and add a turn.
         _ = try await ingestor.ingest(Array(ev[9..<11]))
         try await drain([w])
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
         // A late escalation and conversation_end: the session becomes ended and escalated, still counted once.
         _ = try await ingestor.ingest([self.ev("b6", B + 66_000, .botResponse, "s2", escalated: true), self.ev("b7", B + 67_000, .conversationEnd, "s2")])
         try await drain([w])
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
         #expect(try await journey("s2") == ["b1", "b2", "b3", "b4", "b5", "b6", "b7"])
     }
 
@@ -245,13 +251,13 @@ struct WorkerTests {
         _ = try await ingestor.ingest(Array(sessions[6..<9]) + Array(sessions[13..<16]))
         try await drain([w])
         // s4 moved wm past s2's timeout, but no sweep ran: s2 is still idle, unfinalized.
-        #expect(try await outcome("b:h:\(H)") == [:])
+        #expect(try await outcome("c:h:\(H)") == [:])
         #expect(try await client.send("ZSCORE", "ins:{acme}:idle", "s2").string != nil)
         // A sweep when due (here: another worker's first pass) finalizes it.
         let due = try Worker(client: client, configuration: WorkerConfiguration(
             consumerName: "w2", claimInterval: .zero, agentRefreshInterval: .zero, trimInterval: .seconds(3600), sweepInterval: .seconds(600)))
         _ = try await due.processOnce()
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:book_flight": 1, "out:automated": 1, "out:turns": 1])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:book_flight": 1, "out:automated": 1, "out:turns": 1])
         #expect(try await client.send("ZSCORE", "ins:{acme}:idle", "s2").string == nil)
     }
 
@@ -296,15 +302,15 @@ struct WorkerTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             let lag = try await w.lag()
-            let betaDone = try await client.send("EXISTS", "ins:{beta}:journey:t1").int == 1
+            let betaDone = try await inspect.journey("beta", "t1") == ["z1"]
             if lag.perAgent.count == 2 && lag.total.total == 0 && betaDone { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         task.cancel()
         await task.value
         #expect(try await journey("s1") == ["a1", "a2", "a3", "a4", "a5", "a6"])
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
-        #expect(try await client.send("HGET", "ins:{beta}:sess:t1", "turns").string == "1")
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
+        #expect(try await inspect.journey("beta", "t1") == ["z1"])
     }
 
     @Test func wallClockGraceFinalizesTheLastSessionsOfAQuietAgent() async throws {
@@ -313,7 +319,7 @@ struct WorkerTests {
         #expect(try await client.send("ZCARD", "ins:{acme}:idle").int == 1)
         let graced = try Worker(client: client, configuration: WorkerConfiguration(consumerName: "g", wallClockGraceMs: 300_000))
         #expect(try await graced.sweep("acme") == 1)
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:unknown": 1, "out:automated": 1, "out:turns": 1])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:unknown": 1, "out:automated": 1, "out:turns": 1])
     }
 
     /// Issue 12: the last sessions of an agent that went quiet were never finalized (the sweep compared
@@ -325,7 +331,7 @@ struct WorkerTests {
         let quiet = [ev("q1", first, .userMessage, "q"), ev("q2", last - 1000, .intentClassified, "q", intent: "billing"),
                      ev("q3", last, .userMessage, "q")]
         _ = try await ingestor.ingest(quiet)
-        let hour = "b:h:\(first / 3_600_000 * 3600)"
+        let hour = "c:h:\(first / 3_600_000 * 3600)"
         // Pure event time: the agent's newest event is this session's last, so it is never due.
         let eventTime = try worker("e", timeoutMs: 5000)
         try await drain([eventTime])
@@ -364,7 +370,7 @@ struct WorkerTests {
         _ = try await w.sweep("acme")
         let idle = try await client.send("ZRANGE", "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) ?? []
         #expect(Set(idle) == ["recent", "now"])
-        #expect(try await session("old")["f_out"] == "dropped")
+        #expect(try await session("old")["fo"] == "dropped")
         #expect(try await session("recent")["finalized"] == nil)
     }
 
@@ -379,6 +385,6 @@ struct WorkerTests {
         #expect(try await worker("slow").handle("acme", read, redelivered: false) == 0)
         #expect(try await journey("s1") == ["a1", "a2", "a3", "a4", "a5", "a6"])
         #expect(try await session("s1")["turns"] == "2")
-        #expect(try await outcome("b:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
+        #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
     }
 }

@@ -1,0 +1,54 @@
+/// Every Redis key of one agent, built in one place (docs/keys.md, docs/worker.md).
+///
+/// All of them start with the agent's prefix `ins:{<agent>}:`: the braces are a Redis Cluster hash
+/// tag, so every key of an agent lives in one slot and each script call touches one slot. The Lua
+/// scripts receive the prefix and append the same suffixes (`lua/common.lua` names them); the
+/// tracker, the workers, the queries, `insights migrate` and the benchmarks use this type.
+public struct AgentKeys: Sendable, Hashable {
+    /// The agent id (``IdentifierRule``: no braces, so it cannot change the hash tag).
+    public let agent: String
+    /// `ins:{<agent>}:`
+    public let prefix: String
+
+    public init(_ agent: String) {
+        self.agent = agent
+        self.prefix = "ins:{\(agent)}:"
+    }
+
+    /// The set of every agent id that has sent an event (one key, outside any agent's slot).
+    public static let agents = "ins:agents"
+    /// The storage format version (`2` since issue 13); written by `insights migrate` and by
+    /// workers on a Redis that holds no earlier data.
+    public static let schema = "ins:schema"
+    public static let schemaVersion = "2"
+
+    /// The agent's event stream (consumer group `workers`).
+    public var stream: String { prefix + "stream" }
+    /// Session state: ingest's counters and de-dup ids, the workers' outcome once finalized.
+    public func session(_ sid: String) -> String { prefix + "s:" + sid }
+    /// Journey records of a session not finalized yet (appended by the workers).
+    public func journey(_ sid: String) -> String { prefix + "j:" + sid }
+    /// Journey records of a finalized session, waiting to be compacted.
+    public func finalJourney(_ sid: String) -> String { prefix + "jf:" + sid }
+    /// A compacted session: its state, de-dup ids and compressed journey in one value (``CompactJourney``).
+    public func compactJourney(_ sid: String) -> String { prefix + "jz:" + sid }
+    /// Sessions with applied events that are not finalized, scored by their last event time.
+    public var idle: String { prefix + "idle" }
+    /// Finalized sessions waiting for compaction, scored by when they are due (a lease while compacting).
+    public var compactQueue: String { prefix + "cq" }
+    /// The greatest event time the workers have applied.
+    public var watermark: String { prefix + "wm" }
+    /// Entries the workers could not read, after `maxDeliveries` deliveries.
+    public var deadLetter: String { prefix + "deadletter" }
+    /// The counters of one bucket (a MessagePack map field → integer).
+    public func counters(_ resolution: Resolution, _ start: Int64) -> String { prefix + "c:\(resolution.keyLetter):\(start)" }
+
+    /// Key kinds of the format before issue 13 (docs/keys.md, "Earlier format"), read only by `insights migrate`.
+    public enum Legacy {
+        public static func buckets(_ keys: AgentKeys) -> String { keys.prefix + "b:*" }
+        public static func sessionState(_ keys: AgentKeys, _ sid: String) -> String { keys.prefix + "sess:" + sid }
+        public static func sessionFirst(_ keys: AgentKeys, _ sid: String) -> String { keys.prefix + "sf:" + sid }
+        public static func journey(_ keys: AgentKeys, _ sid: String) -> String { keys.prefix + "journey:" + sid }
+        public static func seen(_ keys: AgentKeys) -> String { keys.prefix + "seen:*" }
+    }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The bucket counters an event adds by its own timestamp (docs/keys.md, "Bucket fields"): the one
+/// definition of them. Computed at the edge, where the event was validated: the ingest script only
+/// adds what it is given (and takes back the share of an event that turns out to be a duplicate).
+/// Session counters (`conversations`, `conv_msg`, `sess_msgs`) depend on what Redis already holds
+/// of the session and are counted by `lua/ingest.lua`; outcome counters by the workers.
+public enum EventCounters {
+    /// `low_conf` counts classifications with a confidence below this.
+    public static let lowConfidence = 0.7
+
+    /// The event's counters as (field, delta), every delta positive.
+    public static func contribution(of e: AnalyticsEvent) -> [(field: String, delta: Int)] {
+        var out: [(String, Int)] = [("events", 1), ("ev:" + e.eventType.rawValue, 1)]
+        if e.eventType.isMessage { out.append(("messages", 1)) }
+        // Mean latency is over bot responses with response_time_ms > 0.
+        if e.eventType == .botResponse, let rt = e.responseTimeMs, rt > 0 {
+            out.append(("rt_sum", rt))
+            out.append(("rt_count", 1))
+            out.append(("rt:\(responseTimeBin(rt))", 1))
+        }
+        if e.eventType == .intentClassified {
+            if let intent = e.intent {
+                out.append(("intents", 1))
+                out.append(("intent:" + intent, 1))
+            }
+            if let conf = e.confidence {
+                // Average confidence ignores 0 (as the seed's `if e.confidence`), but a present 0
+                // still counts as low confidence.
+                if conf > 0 {
+                    let micro = Int((conf * 1e6 + 0.5).rounded(.down))
+                    if micro != 0 { out.append(("conf_sum_u", micro)) }
+                    out.append(("conf_count", 1))
+                }
+                if conf < lowConfidence { out.append(("low_conf", 1)) }
+            }
+        }
+        if e.escalatedToHuman { out.append(("escalations", 1)) }
+        if let ch = e.channel, !ch.isEmpty { out.append(("ch:" + ch, 1)) }
+        return out
+    }
+
+    /// Latency histogram bin `floor(4 · log2(rt))` for rt ≥ 1 (bin i covers [2^(i/4), 2^((i+1)/4)) ms).
+    /// The logarithm is only a first guess: it can land one bin off at exact powers of two
+    /// (log(8)/log(2) is 2.9999999999999996), so it is corrected against the bin's bounds.
+    public static func responseTimeBin(_ rt: Int) -> Int {
+        let x = Double(rt)
+        var bin = Int((4 * log(x) / log(2.0)).rounded(.down))
+        while pow(2.0, Double(bin + 1) / 4) <= x { bin += 1 }
+        while pow(2.0, Double(bin) / 4) > x { bin -= 1 }
+        return bin
+    }
+
+    /// The minute bucket (epoch seconds) of an event time.
+    public static func minute(_ ms: Int64) -> Int64 {
+        (ms >= 0 ? ms / 60_000 : (ms - 59_999) / 60_000) * 60
+    }
+}

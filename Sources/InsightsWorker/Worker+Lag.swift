@@ -1,0 +1,80 @@
+import InsightsModel
+import RedisClient
+
+extension Worker {
+    /// Entries not yet delivered to the group (`lag`) and pending, per agent and in total.
+    public func lag() async throws -> LagReport {
+        try await Self.lag(client: client, group: configuration.group)
+    }
+
+    /// ``lag()`` for any reader (the front's `/api/v1/status`): needs no worker, and does not queue
+    /// behind a worker actor's own calls.
+    public static func lag(client: RedisClient, group: String) async throws -> LagReport {
+        var per: [String: StreamLag] = [:]
+        var total = StreamLag()
+        for agent in try await agentIDs(client) {
+            let key = AgentKeys(agent).stream
+            let reply = try await client.pipeline([RedisCommand("XINFO", "GROUPS", key), RedisCommand("XLEN", key)])
+            var l = StreamLag()
+            if case .array(let groups) = reply[0],
+               let info = groups.compactMap({ $0.array }).first(where: { field($0, "name")?.string == group }) {
+                l.pending = field(info, "pending")?.int ?? 0
+                if let lag = field(info, "lag")?.int {
+                    l.lag = lag
+                } else {
+                    // lag is null when Redis cannot compute it (e.g. after XDEL): count the entries after last-delivered-id.
+                    let last = field(info, "last-delivered-id")?.string ?? "0-0"
+                    l.lag = try await client.send("XRANGE", key, "(" + last, "+").array?.count ?? 0
+                }
+            } else {
+                l.lag = reply[1].int ?? 0  // no group yet: nothing delivered
+            }
+            per[agent] = l
+            total.lag += l.lag
+            total.pending += l.pending
+        }
+        return LagReport(perAgent: per, total: total)
+    }
+
+    /// Refuses to run on a Redis that still holds data in the format before issue 13 (docs/keys.md,
+    /// *Earlier format*): its stream entries would be dead-lettered. `insights migrate` converts it.
+    /// On a Redis with no earlier data it records the format version (``AgentKeys/schema``), so the
+    /// check (one SCAN of the `ins:` keys) runs once per Redis.
+    public static func checkStorage(client: RedisClient) async throws {
+        if try await client.send("GET", AgentKeys.schema).string == AgentKeys.schemaVersion { return }
+        if let agent = try await legacyAgent(client: client) { throw LegacyDataError(agent: agent) }
+        try await client.send("SET", AgentKeys.schema, AgentKeys.schemaVersion, "NX")
+    }
+
+    /// An agent with keys or stream entries in the earlier format, if there is one.
+    static func legacyAgent(client: RedisClient) async throws -> String? {
+        let kinds = ["sess", "sf", "journey", "seen", "b"]
+        var cursor = "0"
+        repeat {
+            let reply = try await client.send("SCAN", cursor, "MATCH", "ins:{*}:*", "COUNT", "1000")
+            guard let parts = reply.array, parts.count == 2 else { return nil }
+            cursor = parts[0].string ?? "0"
+            for key in parts[1].array?.compactMap(\.string) ?? [] {
+                guard let close = key.firstIndex(of: "}") else { continue }
+                let agent = String(key[key.index(key.startIndex, offsetBy: 5)..<close])
+                let rest = key[key.index(close, offsetBy: 2)...]
+                let kind = rest.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+                if kinds.contains(kind) { return agent }
+                if kind == "stream" {
+                    let first = try await client.send("XRANGE", key, "-", "+", "COUNT", "1")
+                    if first.array?.first?.array?.last?.array?.first?.string == "j" { return agent }
+                }
+            }
+        } while cursor != "0"
+        return nil
+    }
+}
+
+/// The Redis holds data in the format before issue 13; run `insights migrate` first.
+public struct LegacyDataError: Error, Sendable, CustomStringConvertible {
+    public let agent: String
+    public var description: String {
+        "agent '\(agent)' has data in the storage format before issue 13 (docs/keys.md, Earlier format): "
+            + "stop the workers and ingest, run `insights migrate`, then start this version"
+    }
+}

@@ -1,0 +1,106 @@
+import InsightsModel
+import Testing
+
+/// The storage formats of Sources/InsightsModel (docs/keys.md), byte for byte where Lua reads them.
+@Suite("Storage formats")
+struct StorageFormatTests {
+    @Test func storedEventIDs() {
+        let uuid = "2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d"
+        let field = StoredEventID.field(uuid)
+        #expect(field.count == 17 && field[0] == 0x01 && field[1] == 0x2C && field[16] == 0x7D)
+        #expect(StoredEventID.id(field) == uuid)
+        // An uppercase UUID is another id: it keeps its text form, as does anything else.
+        #expect(StoredEventID.field(uuid.uppercased()) == Array("#".utf8) + Array(uuid.uppercased().utf8))
+        #expect(StoredEventID.id(StoredEventID.field("evt-1")) == "evt-1")
+        #expect(StoredEventID.field("2c5ea4c0406711e98bad9b1deb4d3b7d").first == UInt8(ascii: "#"))
+        #expect(StoredEventID.id([]) == nil && StoredEventID.id([0x01, 1, 2]) == nil)
+        #expect(StoredEventID.isIDField(field) && !StoredEventID.isIDField(Array("t0".utf8)))
+    }
+
+    func record(_ id: String, _ ts: Int64, _ type: EventType, rt: Int? = nil, intent: String? = nil, data: [UInt8] = []) -> JourneyRecord {
+        JourneyRecord(timestampMs: ts, type: type, escalated: false, idField: StoredEventID.field(id), intent: intent,
+                      responseTimeMs: rt, data: data)
+    }
+
+    @Test func journeyRecordLayoutIsWhatTheScriptsRead() throws {
+        var data: [String: JSONValue] = ["intent": "billing", "escalated_to_human": true]
+        data["n"] = .number(3)
+        let e = AnalyticsEvent(eventID: "e-1", eventType: .intentClassified, timestampMs: 1_764_578_400_123, sessionID: "s",
+                               agentID: "a", data: data, responseTimeMs: 250)
+        let r = JourneyRecord(event: e)
+        let bytes = r.encoded()
+        let json = Array(#"{"escalated_to_human":true,"intent":"billing","n":3}"#.utf8)
+        // u16 n | u48 ts | type | flags | k, id | u16 i, intent | u32 rt | data
+        #expect(Array(bytes[0..<2]) == [UInt8((bytes.count - 2) & 0xFF), UInt8((bytes.count - 2) >> 8)])
+        #expect(Array(bytes[2..<8]) == [0x7B, 0x97, 0x11, 0xD9, 0x9A, 0x01])  // 1764578400123 little-endian
+        #expect(bytes[8] == EventType.intentClassified.code && bytes[8] == 4)
+        #expect(bytes[9] == 3)  // escalated, response time
+        #expect(bytes[10] == 4 && Array(bytes[11..<15]) == Array("#e-1".utf8))
+        #expect(Array(bytes[15..<17]) == [7, 0] && Array(bytes[17..<24]) == Array("billing".utf8))
+        #expect(Array(bytes[24..<28]) == [250, 0, 0, 0])
+        #expect(Array(bytes[28...]) == json)
+        let back = try JourneyRecord.decodeAll(bytes + record("e-2", 5, .custom).encoded())
+        #expect(back == [r, record("e-2", 5, .custom)])
+        #expect(back[0].eventID == "e-1")
+        #expect(throws: JourneyRecord.DecodingError.self) { try JourneyRecord.decodeAll(Array(bytes.dropLast())) }
+    }
+
+    @Test func compactJourneyRoundTripsAndKeepsIdsOnce() throws {
+        let a = [record("2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d", 1_000, .userMessage, data: Array(#"{"text":"hi"}"#.utf8)),
+                 record("b", 3_000, .botResponse, rt: 40)]
+        let b = [record("c", 2_000, .intentClassified, intent: "x", data: Array(#"{"intent":"x"}"#.utf8)),
+                 record("b", 3_000, .botResponse, rt: 40)]  // a copy of an event already in `a`
+        let merged = CompactJourney.merge([a, b])
+        #expect(merged.compactMap(\.eventID) == ["2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d", "c", "b"])
+        let c = CompactJourney(fields: [(Array("t0".utf8), Array("1000".utf8)), (Array("st".utf8), [0x93, 1, 2, 3])], events: merged)
+        let blob = try c.encode()
+        #expect(Array(blob[0..<2]) == [0x5A, 0x01])
+        let back = try CompactJourney.decode(blob)
+        // Intents are not kept per event once compacted (the state has what the outcome needs).
+        #expect(back.events.map(\.eventID) == merged.map(\.eventID))
+        #expect(back.events.map(\.timestampMs) == [1_000, 2_000, 3_000] && back.events[2].responseTimeMs == 40)
+        #expect(back.events.map(\.data) == merged.map(\.data) && back.events.allSatisfy { $0.intent == nil })
+        #expect(back.fields.map(\.name) == c.fields.map(\.name) && back.fields[1].value == [0x93, 1, 2, 3])
+        // The header is MessagePack the scripts read: {"h": {...}, "i": [ids...]}.
+        let h = Int(blob[2]) | Int(blob[3]) << 8
+        let header = try MessagePack.decode(blob[6..<6 + h])
+        #expect(header["i"]?.arrayValue?.count == 3 && header["h"]?["t0"]?.stringValue == "1000")
+        #expect(throws: CompactJourney.DecodingError.self) { try CompactJourney.decode(blob.dropLast(3)) }
+    }
+
+    @Test func messagePackRoundTripsWhatCmsgpackWrites() throws {
+        let v = MessagePack.Value.map([
+            (Array("events".utf8), .int(5)), (Array("neg".utf8), .int(-2)), (Array("big".utf8), .int(1_234_567_890_123_456)),
+            (Array("list".utf8), .array([.bytes([1, 2]), .null, .bool(true)])),
+        ])
+        #expect(try MessagePack.decode(MessagePack.encode(v)) == v)
+        // What Redis' cmsgpack writes for {events=5, big=...}: a fixmap, positive fixint, uint64.
+        let cms: [UInt8] = [0x82, 0xA6] + Array("events".utf8) + [0x05, 0xA3] + Array("big".utf8) + [0xCF, 0, 4, 0x62, 0xD5, 0x3C, 0x8A, 0xBA, 0xC0]
+        let d = try MessagePack.decode(cms)
+        #expect(d["events"]?.intValue == 5 && d["big"]?.intValue == 1_234_567_890_123_456)
+        #expect(throws: MessagePack.DecodingError.self) { try MessagePack.decode([0x82, 0xA1]) }
+    }
+
+    @Test func deflateRoundTripsWithADictionaryAndRefusesCorruption() throws {
+        let text = Array(String(repeating: #"{"intent":"billing","text":"where is my order"}"#, count: 20).utf8)
+        let dict = Array(#""intent":"text":"#.utf8)
+        let z = try Deflate.compress(text, dictionary: dict)
+        #expect(z.count < text.count / 5)
+        #expect(try Deflate.decompress(z, dictionary: dict) == text)
+        #expect(throws: Deflate.Failure.self) { try Deflate.decompress(z, dictionary: []) }
+        #expect(throws: Deflate.Failure.self) { try Deflate.decompress(z.dropLast(4), dictionary: dict) }
+        #expect(throws: Deflate.Failure.self) { try Deflate.decompress(z, dictionary: dict, limit: 100) }
+    }
+
+    @Test func eventCountersAreTheDocumentedOnes() {
+        #expect([1, 2, 16, 17, 1000].map(EventCounters.responseTimeBin) == [0, 4, 16, 16, 39])
+        let e = AnalyticsEvent(eventID: "x", eventType: .intentClassified, sessionID: "s", data: ["intent": "fallback"],
+                               channel: "web", confidence: 0.65)
+        let c = Dictionary(uniqueKeysWithValues: EventCounters.contribution(of: e).map { ($0.field, $0.delta) })
+        #expect(c == ["events": 1, "ev:intent_classified": 1, "intents": 1, "intent:fallback": 1, "conf_sum_u": 650_000,
+                      "conf_count": 1, "low_conf": 1, "ch:web": 1])
+        let zero = AnalyticsEvent(eventID: "y", eventType: .intentClassified, sessionID: "s", confidence: 0)
+        #expect(EventCounters.contribution(of: zero).map(\.field) == ["events", "ev:intent_classified", "low_conf"])
+        #expect(EventCounters.minute(119_999) == 60 && EventCounters.minute(-1) == -60)
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import InsightsModel
+import InsightsTestSupport
+import InsightsTracker
+@testable import InsightsWorker
+import RedisClient
+import Testing
+
+/// Compacted sessions (docs/worker.md, *Compaction*): one value per finalized session, the same
+/// journey and counters, exact de-dup and late events after it.
+@Suite("Compaction")
+struct CompactionTests {
+    let server: TestRedisServer
+    let client: RedisClient
+    let ingestor: EventIngestor
+    let B: Int64
+    let H: Int64
+    let keys = AgentKeys("acme")
+    var inspect: StorageInspector { StorageInspector(client: client) }
+
+    init() throws {
+        server = try TestRedisServer()
+        client = RedisClient(configuration: server.configuration(), poolSize: 4)
+        ingestor = try EventIngestor(client: client)
+        let now = Int64(Date().timeIntervalSince1970)
+        H = (now / 3600 - 2) * 3600
+        B = (H + 600) * 1000
+    }
+
+    func ev(_ id: String, _ ts: Int64, _ type: EventType, _ session: String, intent: String? = nil) -> AnalyticsEvent {
+        var data: [String: JSONValue] = [:]
+        if let intent { data["intent"] = .string(intent) }
+        return AnalyticsEvent(eventID: id, eventType: type, timestampMs: ts, sessionID: session, agentID: "acme", data: data)
+    }
+
+    /// Compaction runs when `settle` asks for it (its own interval far longer than any test).
+    func worker() throws -> Worker {
+        var c = WorkerConfiguration(
+            consumerName: "c", sessionTimeoutMs: 60_000, wallClockGraceMs: 0, claimInterval: .zero, agentRefreshInterval: .zero,
+            trimInterval: .seconds(3600), sweepInterval: .zero)
+        c.compactInterval = .seconds(3600)
+        return try Worker(client: client, configuration: c)
+    }
+
+    /// Applies, sweeps and compacts until nothing is left to do.
+    func settle(_ w: Worker) async throws {
+        for _ in 0..<20 {
+            _ = try await w.processOnce()
+            _ = try await w.sweep("acme")
+            _ = try await w.compact("acme")
+            let lag = try await w.lag().total.total
+            let queued = try await client.send("ZCARD", keys.compactQueue).int ?? 0
+            let idle = try await client.send("ZCARD", keys.idle).int ?? 0
+            if lag == 0 && queued == 0 && idle == 0 { return }
+        }
+        Issue.record("the worker did not settle")
+    }
+
+    func outcome() async throws -> [String: Int] {
+        try await inspect.counters("acme", "c:h:\(H)").filter { ($0.key.hasPrefix("out:") || $0.key.hasPrefix("drop:")) && $0.value != 0 }
+    }
+
+    var dropped: [AnalyticsEvent] {
+        [ev("d1", B, .conversationStart, "d"), ev("d2", B + 1000, .userMessage, "d"),
+         ev("d3", B + 2000, .intentClassified, "d", intent: "billing")]
+    }
+    var ended: [AnalyticsEvent] {
+        [ev("e1", B + 10_000, .conversationStart, "e"), ev("e2", B + 11_000, .userMessage, "e"), ev("e3", B + 12_000, .conversationEnd, "e")]
+    }
+
+    @Test func aFinalizedSessionBecomesOneValueWithTheSameJourneyAndCounters() async throws {
+        _ = try await ingestor.ingest(dropped + ended)
+        let today = Int(Date().timeIntervalSince1970) / 86400
+        #expect(try await inspect.dedupIDs("acme", day: today).count == 6)
+        let w = try worker()
+        try await settle(w)
+        for sid in ["d", "e"] {
+            #expect(try await client.send("EXISTS", keys.session(sid), keys.journey(sid), keys.finalJourney(sid)).int == 0)
+            #expect(try await client.send("TTL", keys.compactJourney(sid)).int ?? 0 > 35 * 86400 - 100)
+        }
+        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3"])
+        #expect(try await inspect.journey("acme", "e") == ["e1", "e2", "e3"])
+        #expect(try await inspect.session("acme", "d")["fo"] == "dropped")
+        #expect(try await outcome() == ["out:sessions": 2, "out:ended": 1, "out:dropped": 1, "drop:billing": 1,
+                                        "out:automated": 2, "out:turns": 2])
+        // The compacted values hold the ids now: the day's de-dup set lets them go.
+        #expect(try await inspect.dedupIDs("acme", day: today).isEmpty)
+        // A re-sent event of a compacted session is still a duplicate.
+        #expect(try await ingestor.ingest([dropped[1], ended[2]]) == IngestResult(accepted: 0, duplicates: 2))
+        #expect(try await inspect.counters("acme", "c:h:\(H)")["events"] == 6)
+    }
+
+    @Test func aLateEventReopensACompactedSessionAndCorrectsItOnce() async throws {
+        _ = try await ingestor.ingest(dropped)
+        let w = try worker()
+        try await settle(w)
+        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:billing": 1, "out:automated": 1, "out:turns": 1])
+        // A later intent and message: the session is reopened from its compacted value, corrected, compacted again.
+        let late = [ev("d4", B + 3000, .intentClassified, "d", intent: "cancel"), ev("d5", B + 4000, .userMessage, "d")]
+        #expect(try await ingestor.ingest(late).accepted == 2)
+        // Reopened and not compacted yet: re-sending every event adds nothing.
+        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
+        try await settle(w)
+        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
+        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
+        #expect(try await client.send("EXISTS", keys.session("d")).int == 0)
+        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
+        let counters = try await inspect.counters("acme", "c:h:\(H)")
+        #expect(counters["events"] == 5 && counters["conversations"] == 1 && counters["sess_msgs"] == 2)
+        // The same event written into the stream again (as after the de-dup window) is applied once.
+        var copy = RedisCommand("XADD", keys.stream, "*", "s", "d", "r")
+        copy.append(bytes: JourneyRecord(event: late[1]).encoded())
+        try await client.send(copy)
+        try await settle(w)
+        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
+        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
+    }
+
+    @Test func aSessionThatChangedAfterItWasReadIsNotStored() async throws {
+        _ = try await ingestor.ingest(ended)
+        let w = try worker()
+        _ = try await w.processOnce()  // applies and finalizes (conversation_end); compaction not run yet
+        #expect(try await client.send("ZCARD", keys.compactQueue).int == 1)
+        let hash = try await client.send("HGETALL", keys.session("e")).array ?? []
+        let final = try await client.send("GET", keys.finalJourney("e")).bytes
+        let compacted = try #require(try Worker.compacted(hash: hash, final: final, earlier: nil))
+        // Meanwhile ingest takes a late message (t0, m, l change; the hash keeps its length).
+        _ = try await ingestor.ingest([ev("e9", B + 9000, .userMessage, "e")])
+        var store = w.compactScript.call(keys: [keys.compactQueue])
+        for a in [keys.prefix, "store", "3024000", "1", "e"] { store.append(a) }
+        store.append(bytes: Worker.stateDigest(hash))
+        store.append(final?.count ?? 0)
+        store.append(bytes: compacted.blob)
+        store.append("")
+        #expect(try await client.evaluate(w.compactScript, store).int == 0)
+        #expect(try await client.send("EXISTS", keys.compactJourney("e")).int == 0)
+        // Done properly later, with the late event in it.
+        try await settle(w)
+        #expect(try await inspect.journey("acme", "e") == ["e9", "e1", "e2", "e3"])
+        #expect(try await inspect.counters("acme", "c:h:\(H)")["sess_msgs"] == 2)
+    }
+
+    @Test func aWorkerRefusesDataOfTheFormatBeforeIssue13() async throws {
+        try await client.send("SADD", AgentKeys.agents, "acme")
+        try await client.send("XADD", keys.stream, "*", "j", "{}")
+        await #expect(throws: LegacyDataError.self) { try await Worker.checkStorage(client: client) }
+        try await client.send("DEL", keys.stream)
+        try await client.send("HSET", keys.prefix + "sess:x", "first", "1")
+        await #expect(throws: LegacyDataError.self) { try await Worker.checkStorage(client: client) }
+        try await client.send("DEL", keys.prefix + "sess:x")
+        try await Worker.checkStorage(client: client)
+        #expect(try await client.send("GET", AgentKeys.schema).string == AgentKeys.schemaVersion)
+    }
+}
