@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(
             name: "InsightsQueryTests",
             dependencies: ["InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsTestSupport"],
+            exclude: ["Legacy"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

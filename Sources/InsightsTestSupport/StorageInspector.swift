@@ -101,4 +101,21 @@ public struct StorageInspector: Sendable {
     public func finalized(_ agent: String, _ sid: String) async throws -> Bool {
         try await session(agent, sid)["fin"] == "1"
     }
+
+    /// How many keys of each kind (`ins:{<agent>}:<kind>[:…]`, e.g. `c`, `jz`, `sess`) the Redis holds, over all agents.
+    public func keyKinds() async throws -> [String: Int] {
+        var kinds: [String: Int] = [:]
+        var cursor = "0"
+        repeat {
+            let reply = try await client.send("SCAN", cursor, "MATCH", "ins:{*}:*", "COUNT", "1000")
+            guard let parts = reply.array, parts.count == 2 else { break }
+            cursor = parts[0].string ?? "0"
+            for key in parts[1].array?.compactMap(\.string) ?? [] {
+                guard let close = key.firstIndex(of: "}") else { continue }
+                let kind = key[key.index(after: close)...].dropFirst().split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+                kinds[kind, default: 0] += 1
+            }
+        } while cursor != "0"
+        return kinds
+    }
 }
