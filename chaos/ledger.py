@@ -201,7 +201,8 @@ def binary(r):
 
 def known_ids(r, agents: list[str]) -> set[str]:
     """Every event id Redis knows it accepted: in a de-dup day set, or applied to a finalized
-    session (its hash's iu/it, or its compacted value's header). `r` decodes responses."""
+    session (its finalized records `jf:`, its hash's iu/it if reopened, or its compacted value's
+    header). `r` decodes responses."""
     raw = binary(r)
     ids: set[str] = set()
     for a in agents:
@@ -218,6 +219,8 @@ def known_ids(r, agents: list[str]) -> set[str]:
             for i in range(0, len(iu or b""), 16):
                 ids.add(storage.event_id(b"\x01" + iu[i:i + 16]))
             ids.update(line.decode() for line in (it or b"").split(b"\n") if line)
+        for k in raw.scan_iter(match=p + "jf:*", count=1000):
+            ids.update(rec["event_id"] for rec in storage.decode_records(raw.get(k) or b""))
     raw.close()
     return ids
 

@@ -176,9 +176,24 @@ local function counters_write(keep_zero)
   end
 end
 
+-- The id fields of the records in `s` (concatenated records, or nil) as a set.
+local function record_ids(s)
+  local ids = {}
+  if s then
+    local pos, len = 1, #s
+    while pos <= len do
+      local n, _, _, _, id = struct.unpack('<HI6BBBc0', s, pos)
+      ids[id] = true
+      pos = pos + 2 + n
+    end
+  end
+  return ids
+end
+
 ---------------------------------------------------------------------------
--- Applied event ids of a finalized session: fields `iu` (16-byte UUIDs back to back) and `it`
--- (text ids, one per line) of its hash; exact lookups (a UUID only at a 16-byte boundary).
+-- Event ids of a compacted session reopened by a late event (lua/worker_lib.lua): fields `iu`
+-- (16-byte UUIDs back to back) and `it` (text ids, one per line) of its hash, made from the
+-- compacted header; exact lookups (a UUID only at a 16-byte boundary).
 ---------------------------------------------------------------------------
 local function id_in(iu, it, id)
   if string.byte(id, 1) == 1 then

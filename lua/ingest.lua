@@ -73,17 +73,18 @@ if not ok or type(batch_counters) ~= 'table' then
   return fail('counters must be a MessagePack map')
 end
 
-local events, ids = {}, {}
-for i = 0, n - 1 do
-  local b = 8 + FIELDS_PER_EVENT * i
+-- Event i (1-based) is ARGV[2 + FIELDS_PER_EVENT * i ..]: idfield, session, ts, message, record,
+-- contribution. No table per event (making one costs more than the rest of this loop): its id and
+-- time are kept in arrays, the rest read from ARGV where needed.
+local ids, tss = {}, {}
+for i = 1, n do
+  local b = (2 + FIELDS_PER_EVENT * i)
   local idf, ts = ARGV[b], tonumber(ARGV[b + 2])
   local kind = string.byte(idf, 1)
   if ts == nil or ARGV[b + 1] == '' or #ARGV[b + 4] < 13 or not ((kind == 1 and #idf == 17) or (kind == 35 and #idf > 1)) then
-    return fail('event ' .. int_str(i) .. ': malformed arguments')
+    return fail('event ' .. int_str(i - 1) .. ': malformed arguments')
   end
-  events[i + 1] = { idf = idf, session = ARGV[b + 1], ts = ts, ts_s = ARGV[b + 2], message = (ARGV[b + 3] == '1'),
-    record = ARGV[b + 4], arg = b }
-  ids[i + 1] = idf
+  ids[i], tss[i] = idf, ts
 end
 
 ---------------------------------------------------------------------------
@@ -109,17 +110,22 @@ end
 -- the same counters and its events' ids (a re-sent event of it is a duplicate), and is written
 -- back if an event is new (a late event reopens it).
 local sessions, session_order = {}, {}
-for _, ev in ipairs(events) do
-  local s = sessions[ev.session]
+for i = 1, n do
+  local sid = ARGV[(2 + FIELDS_PER_EVENT * i) + 1]
+  local s = sessions[sid]
   if s == nil then
-    s = { key = prefix .. 's:' .. ev.session, m = 0 }
-    sessions[ev.session] = s
-    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it')
+    s = { key = prefix .. 's:' .. sid, m = 0 }
+    sessions[sid] = s
+    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it', 'st')
     if r[1] then
       s.t0, s.t0_s, s.m, s.m_s, s.l, s.l_s, s.x = tonumber(r[1]), r[1], tonumber(r[2] or '0'), r[2], tonumber(r[3]), r[3], tonumber(r[4])
-      s.iu, s.it = r[5], r[6]  -- the ids a finalized session applied (left the day sets if it was compacted and reopened)
+      if r[7] then
+        -- Finalized: the ids it applied are its records' (`jf:`), and those of its compacted
+        -- header if it was reopened (`iu`/`it`: no longer in the day sets).
+        s.iu, s.it, s.applied = r[5], r[6], record_ids(redis.call('GET', prefix .. 'jf:' .. sid))
+      end
     else
-      local header = compact_header(prefix, ev.session)
+      local header = compact_header(prefix, sid)
       if header then
         local h = header.h or {}
         s.header, s.t0, s.t0_s, s.m, s.l, s.l_s = header, tonumber(h.t0), h.t0, tonumber(h.m or '0'), tonumber(h.l), h.l
@@ -133,18 +139,19 @@ end
 
 -- Accepted events: not in a day set, not in their compacted session, not earlier in this batch.
 local accepted, accepted_ids, batch_ids, dups = {}, {}, {}, {}
-for i, ev in ipairs(events) do
-  local s = sessions[ev.session]
-  if seen_today[i] == 1 or seen_yesterday[i] == 1 or batch_ids[ev.idf] or (s.compacted_ids and s.compacted_ids[ev.idf])
-      or ((s.iu or s.it) and id_in(s.iu, s.it, ev.idf)) then
-    dups[#dups + 1] = ev
+for i = 1, n do
+  local idf, sid = ids[i], ARGV[(2 + FIELDS_PER_EVENT * i) + 1]
+  local s = sessions[sid]
+  if seen_today[i] == 1 or seen_yesterday[i] == 1 or batch_ids[idf] or (s.compacted_ids and s.compacted_ids[idf])
+      or (s.applied and (s.applied[idf] or id_in(s.iu, s.it, idf))) then
+    dups[#dups + 1] = i
   else
-    batch_ids[ev.idf] = true
-    accepted[#accepted + 1] = ev
-    accepted_ids[#accepted_ids + 1] = ev.idf
+    batch_ids[idf] = true
+    accepted[#accepted + 1] = i
+    accepted_ids[#accepted_ids + 1] = idf
     if s.first_accepted == nil then
       s.first_accepted = true
-      session_order[#session_order + 1] = ev.session
+      session_order[#session_order + 1] = sid
     end
   end
 end
@@ -184,9 +191,9 @@ for start_s, deltas in pairs(batch_counters) do
   end
 end
 if #dups > 0 then
-  for _, ev in ipairs(dups) do
-    local a = minute_of(math.floor(ev.ts / 60000) * MINUTE)
-    for field, d in pairs(cmsgpack.unpack(ARGV[ev.arg + 5])) do
+  for _, i in ipairs(dups) do
+    local a = minute_of(math.floor(tss[i] / 60000) * MINUTE)
+    for field, d in pairs(cmsgpack.unpack(ARGV[(2 + FIELDS_PER_EVENT * i) + 5])) do
       counter_add(a, field, -d)
     end
   end
@@ -209,11 +216,12 @@ local function add(a, field, delta)
   end
 end
 local function minute_of_ts(ts) return minute_of(math.floor(ts / 60000) * MINUTE) end
-for _, ev in ipairs(accepted) do
-  local s = sessions[ev.session]
-  local ts = ev.ts
+for _, i in ipairs(accepted) do
+  local b = (2 + FIELDS_PER_EVENT * i)
+  local s = sessions[ARGV[b + 1]]
+  local ts = tss[i]
   if s.t0 == nil then
-    s.t0, s.t0_s = ts, ev.ts_s
+    s.t0, s.t0_s = ts, ARGV[b + 2]
     add(minute_of_ts(ts), 'conversations', 1)
   elseif ts < s.t0 then
     -- An earlier event arrived late: move the session, with what it has accumulated so far,
@@ -226,9 +234,9 @@ for _, ev in ipairs(accepted) do
     add(new, 'conversations', 1)
     add(new, 'conv_msg', with_msg)
     add(new, 'sess_msgs', s.m)
-    s.t0, s.t0_s = ts, ev.ts_s
+    s.t0, s.t0_s = ts, ARGV[b + 2]
   end
-  if ev.message then
+  if ARGV[b + 3] == '1' then
     s.m = s.m + 1
     local a = minute_of_ts(s.t0)
     add(a, 'sess_msgs', 1)
@@ -237,7 +245,7 @@ for _, ev in ipairs(accepted) do
     end
   end
   if s.l == nil or ts > s.l then
-    s.l, s.l_s = ts, ev.ts_s
+    s.l, s.l_s = ts, ARGV[b + 2]
   end
 end
 
@@ -266,8 +274,9 @@ counters_read()
 ---------------------------------------------------------------------------
 
 local stream_key = KEYS[1]
-for _, ev in ipairs(accepted) do
-  redis.call('XADD', stream_key, '*', 's', ev.session, 'r', ev.record)
+for _, i in ipairs(accepted) do
+  local b = (2 + FIELDS_PER_EVENT * i)
+  redis.call('XADD', stream_key, '*', 's', ARGV[b + 1], 'r', ARGV[b + 4])
 end
 
 counters_write(true)

@@ -7,13 +7,13 @@
 --   Sessions due in `P cq` (score <= now), at most count: each is leased (re-scored to now + leaseMs,
 --   so a worker that dies mid-way only delays it) and returned. The worker then reads what it
 --   compacts (HGETALL P s:<sid>, GET P jf:<sid>, GET P jz:<sid>) in one pipeline.
--- EVALSHA <sha> 1 ins:{<agent>}:cq prefix 'store' retentionTTL n <5 args each: sid state jflen blob ids>
+-- EVALSHA <sha> 1 ins:{<agent>}:cq prefix 'store' retentionTTL n <per session: sid state jflen blob k id_1 .. id_k>
 --   For each session whose hash and finalized records are unchanged since the compactor read them
 --   (state: its t0, m, l and st joined by NUL bytes, as read; jflen: the finalized records' length,
 --   which only ever grows by APPEND; ingest overwrites t0, m and l, so their values are compared,
 --   not the hash's length), SET P jz:<sid> blob with the retention,
---   DEL the hash and the finalized records, and take the session's event ids (`ids`: their stored
---   forms, each prefixed by its length byte) out of the agent's de-dup sets of today and yesterday:
+--   DEL the hash and the finalized records, and take the session's k event ids (their stored
+--   forms, one argument each) out of the agent's de-dup sets of today and yesterday:
 --   the compacted journey holds them now (lua/ingest.lua checks it). Else leave it queued (its
 --   lease expires and it is compacted again). An empty blob only takes the session off the queue
 --   (nothing was left to compact). Returns the number stored.
@@ -44,14 +44,27 @@ elseif op == 'store' then
     return (r[1] or '') .. '\0' .. (r[2] or '') .. '\0' .. (r[3] or '') .. '\0' .. (r[4] or '')
   end
   local retention, n = parse_uint(ARGV[3]), parse_uint(ARGV[4])
-  if retention == nil or retention < 1 or n == nil or #ARGV ~= 4 + 5 * n then
-    return fail('store needs retentionTTL, n and 5 arguments per session')
+  if retention == nil or retention < 1 or n == nil then
+    return fail('store needs retentionTTL and n')
   end
   local today = math.floor(now_ms / 86400000)
   local day_keys = { prefix .. 'd:' .. int_str(today), prefix .. 'd:' .. int_str(today - 1) }
+  -- Check the layout before writing anything.
+  local sessions, b = {}, 5
+  for i = 1, n do
+    local k = parse_uint(ARGV[b + 4])
+    if k == nil or b + 4 + k > #ARGV then
+      return fail('store: session ' .. int_str(i) .. ' has no valid id count')
+    end
+    sessions[i] = b
+    b = b + 5 + k
+  end
+  if b ~= #ARGV + 1 then
+    return fail('store: argument count does not match the sessions')
+  end
   local stored, gone = 0, {}
-  for i = 0, n - 1 do
-    local b = 5 + 5 * i
+  for i = 1, n do
+    local b = sessions[i]
     local sid, state, jflen, blob = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3]
     local skey, fkey = prefix .. 's:' .. sid, prefix .. 'jf:' .. sid
     if blob == '' then
@@ -60,11 +73,8 @@ elseif op == 'store' then
       redis.call('SET', prefix .. 'jz:' .. sid, blob, 'EX', ARGV[3])
       redis.call('DEL', skey, fkey)
       redis.call('ZREM', KEYS[1], sid)
-      local ids, pos = ARGV[b + 4], 1
-      while pos <= #ids do
-        local k = string.byte(ids, pos)
-        gone[#gone + 1] = string.sub(ids, pos + 1, pos + k)
-        pos = pos + 1 + k
+      for f = b + 5, b + 4 + tonumber(ARGV[b + 4]) do
+        gone[#gone + 1] = ARGV[f]
       end
       stored = stored + 1
     end

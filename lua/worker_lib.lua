@@ -5,9 +5,10 @@
 --
 -- A session's journey records are appended to `P j:<sid>` while it is open. Finalizing it (a
 -- conversation_end, or idle past the timeout) reads them once, computes its state and outcome,
--- adds the outcome to the buckets of its first event, writes the state (`st`) and the ids it
--- applied (`iu`, `it`) into the session hash `P s:<sid>`, moves the records to `P jf:<sid>` and
--- queues the session for compaction. Events applied after that ("late") are folded into the stored
+-- adds the outcome to the buckets of its first event, writes the state (`st`) into the session
+-- hash `P s:<sid>`, moves the records to `P jf:<sid>` and queues the session for compaction. The
+-- ids a finalized session applied are those of its records in `jf:`, and, if it was compacted and
+-- reopened by a late event, those listed in its hash's `iu` / `it` (from the compacted header). Events applied after that ("late") are folded into the stored
 -- state once per id; if the outcome changes, its old contribution is replaced by the new one, so
 -- the out:* counters always equal the current state of the finalized sessions, whatever the
 -- delivery order.
@@ -92,22 +93,20 @@ local function finalize(prefix, now_s, now_ms_s, ttls, retention_s, sid)
   if not blob then
     return false
   end
-  local st, ids, seen = new_state(), {}, {}
+  local st, seen = new_state(), {}
   local pos, len = 1, #blob
   while pos <= len do
     local n, ts, code, flags, id, intent = struct.unpack('<HI6BBBc0Hc0', blob, pos)
     if not seen[id] then  -- a record copied twice into the journey counts once
       seen[id] = true
-      ids[#ids + 1] = id
       fold(st, ts, code, flags, intent)
     end
     pos = pos + 2 + n
   end
   local o = outcome_of(st)
   contribute(prefix, now_s, ttls, o, 1)
-  local iu, it = ids_append(nil, nil, ids)
   local skey = prefix .. 's:' .. sid
-  redis.call('HSET', skey, 'st', pack_state(st, o), 'iu', iu, 'it', it)
+  redis.call('HSET', skey, 'st', pack_state(st, o))
   if redis.call('TTL', skey) < 0 then
     redis.call('EXPIRE', skey, retention_s)  -- a hash ingest never made (entries written by hand)
   end
@@ -119,14 +118,15 @@ end
 
 -- Records applied to a session that is already finalized (`blob`: their concatenation). New ones
 -- (an id not applied yet) are folded into the stored state, the outcome corrected if it changed,
--- and the records kept in `P jf:<sid>`; copies of applied events are dropped. Returns the number
--- of new records.
+-- and the records appended to `P jf:<sid>`; copies of applied events are dropped. Returns the
+-- number of new records.
 local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
-  local skey = prefix .. 's:' .. sid
+  local skey, fkey = prefix .. 's:' .. sid, prefix .. 'jf:' .. sid
   local r = redis.call('HMGET', skey, 'st', 'iu', 'it')
   local st, old
   if r[1] then st, old = unpack_state(r[1]) else st, old = new_state(), {} end
-  local parts, fresh, seen = {}, {}, {}
+  local seen = record_ids(redis.call('GET', fkey))  -- applied already
+  local parts, fresh = {}, 0
   local pos, len = 1, #blob
   while pos <= len do
     local n, ts, code, flags, id, intent = struct.unpack('<HI6BBBc0Hc0', blob, pos)
@@ -134,11 +134,11 @@ local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
       seen[id] = true
       fold(st, ts, code, flags, intent)
       parts[#parts + 1] = string.sub(blob, pos, pos + 1 + n)
-      fresh[#fresh + 1] = id
+      fresh = fresh + 1
     end
     pos = pos + 2 + n
   end
-  if #fresh == 0 then
+  if fresh == 0 then
     return 0
   end
   local o = outcome_of(st)
@@ -148,11 +148,9 @@ local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
     end
     contribute(prefix, now_s, ttls, o, 1)
   end
-  local iu, it = ids_append(r[2], r[3], fresh)
-  redis.call('HSET', skey, 'st', pack_state(st, o), 'iu', iu, 'it', it)
-  local fkey = prefix .. 'jf:' .. sid
+  redis.call('HSET', skey, 'st', pack_state(st, o))
   redis.call('APPEND', fkey, table.concat(parts))
   redis.call('EXPIRE', fkey, retention_s)
   redis.call('ZADD', prefix .. 'cq', now_ms_s, sid)
-  return #fresh
+  return fresh
 end

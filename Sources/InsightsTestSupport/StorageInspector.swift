@@ -25,9 +25,13 @@ public struct StorageInspector: Sendable {
         return own
     }
 
-    /// The event ids a finalized session has applied (decoded) → "1".
+    /// The event ids a finalized session has applied (decoded) → "1": its finalized records', those
+    /// of its compacted value, and of `iu`/`it` (a reopened compacted session).
     public func sessionIDs(_ agent: String, _ sid: String) async throws -> [String: String] {
-        let (_, ids) = try await sessionFields(agent, sid)
+        var (_, ids) = try await sessionFields(agent, sid)
+        if let raw = try await client.send("GET", AgentKeys(agent).finalJourney(sid)).bytes {
+            for r in try JourneyRecord.decodeAll(raw) { if let id = r.eventID { ids[id] = "1" } }
+        }
         return ids
     }
 

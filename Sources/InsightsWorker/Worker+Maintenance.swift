@@ -50,17 +50,12 @@ extension Worker {
                 [RedisCommand("HGETALL", keys.session(sid)), RedisCommand("GET", keys.finalJourney(sid)),
                  RedisCommand("GET", keys.compactJourney(sid))]
             })
-            var args: [(sid: String, state: [UInt8], jflen: Int, blob: [UInt8], ids: [UInt8])] = []
+            var args: [(sid: String, state: [UInt8], jflen: Int, blob: [UInt8], ids: [[UInt8]])] = []
             for (i, sid) in sids.enumerated() {
                 let parts = [RESPValue.null] + Array(reads[3 * i..<3 * i + 3])
                 do {
                     if let c = try Self.compacted(hash: parts[1].array ?? [], final: parts[2].bytes, earlier: parts[3].bytes) {
-                        var ids: [UInt8] = []
-                        for id in c.ids {
-                            ids.append(UInt8(id.count))
-                            ids.append(contentsOf: id)
-                        }
-                        args.append((sid, Self.stateDigest(parts[1].array ?? []), parts[2].bytes?.count ?? 0, c.blob, ids))
+                        args.append((sid, Self.stateDigest(parts[1].array ?? []), parts[2].bytes?.count ?? 0, c.blob, c.ids))
                     } else {
                         args.append((sid, [], 0, [], []))  // nothing left to compact: off the queue
                     }
@@ -79,7 +74,8 @@ extension Worker {
                 store.append(bytes: a.state)
                 store.append(a.jflen)
                 store.append(bytes: a.blob)
-                store.append(bytes: a.ids)
+                store.append(a.ids.count)
+                for id in a.ids { store.append(bytes: id) }
             }
             stored += try await client.evaluate(compactScript, store).int ?? 0
             if sids.count < page { return stored }

@@ -131,7 +131,7 @@ struct CompactionTests {
         store.append(bytes: Worker.stateDigest(hash))
         store.append(final?.count ?? 0)
         store.append(bytes: compacted.blob)
-        store.append("")
+        store.append(0)  // no ids
         #expect(try await client.evaluate(w.compactScript, store).int == 0)
         #expect(try await client.send("EXISTS", keys.compactJourney("e")).int == 0)
         // Done properly later, with the late event in it.
