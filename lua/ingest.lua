@@ -93,16 +93,20 @@ end
 
 local now = server_time()
 
--- De-dup: one SMISMEMBER per day set for all ids of the batch.
+-- De-dup: one SMISMEMBER per day set for all ids of the batch. Yesterday's set is read only if it
+-- exists: compaction empties it within minutes of midnight but for sessions still open (an empty
+-- set is no key), so most batches skip it.
 local today = math.floor(now / DAY)
 local today_key, yesterday_key = prefix .. 'd:' .. int_str(today), prefix .. 'd:' .. int_str(today - 1)
+local check_yesterday = redis.call('EXISTS', yesterday_key) == 1
 local seen_today, seen_yesterday = {}, {}
 for first = 1, n, CHUNK do
   local last = math.min(first + CHUNK - 1, n)
   local a = redis.call('SMISMEMBER', today_key, unpack(ids, first, last))
-  local b = redis.call('SMISMEMBER', yesterday_key, unpack(ids, first, last))
-  for j = 1, #a do
-    seen_today[first + j - 1], seen_yesterday[first + j - 1] = a[j], b[j]
+  for j = 1, #a do seen_today[first + j - 1] = a[j] end
+  if check_yesterday then
+    local b = redis.call('SMISMEMBER', yesterday_key, unpack(ids, first, last))
+    for j = 1, #b do seen_yesterday[first + j - 1] = b[j] end
   end
 end
 

@@ -79,10 +79,12 @@ elseif op == 'store' then
       stored = stored + 1
     end
   end
-  for first = 1, #gone, CHUNK do
-    local last = math.min(first + CHUNK - 1, #gone)
-    redis.call('SREM', day_keys[1], unpack(gone, first, last))
-    redis.call('SREM', day_keys[2], unpack(gone, first, last))
+  for _, key in ipairs(day_keys) do
+    if #gone > 0 and redis.call('EXISTS', key) == 1 then  -- yesterday's set is mostly gone (lua/ingest.lua)
+      for first = 1, #gone, CHUNK do
+        redis.call('SREM', key, unpack(gone, first, math.min(first + CHUNK - 1, #gone)))
+      end
+    end
   end
   return stored
 end

@@ -116,6 +116,24 @@ struct IngestScriptTests {
         #expect(try await StorageInspector(client: client).dedupIDs("acme", day: today) == Set((1...12).map { "e\($0)" }))
     }
 
+    /// Ids that arrived yesterday (server day) are duplicates today too; yesterday's set is read only
+    /// while it exists.
+    @Test func yesterdaysArrivalsAreDuplicates() async throws {
+        let today = Int(Date().timeIntervalSince1970) / 86400
+        let yesterday = "ins:{acme}:d:\(today - 1)"
+        var add = RedisCommand("SADD", yesterday)
+        add.append(bytes: StoredEventID.field("y1"))
+        try await client.send(add)
+        #expect(try await ingestor.ingest([ev("y1", B, .userMessage, "s9"), ev("y2", B, .userMessage, "s9")])
+            == IngestResult(accepted: 1, duplicates: 1))
+        #expect(try await StorageInspector(client: client).dedupIDs("acme", day: today) == ["y2"])
+        // Without yesterday's set only today's counts: y1 is new once its set is gone.
+        try await client.send("DEL", yesterday)
+        #expect(try await ingestor.ingest([ev("y1", B, .userMessage, "s9"), ev("y2", B, .userMessage, "s9")])
+            == IngestResult(accepted: 1, duplicates: 1))
+        #expect(try await hash("c:d:\(D)")["events"] == 2)  // y2, then y1
+    }
+
     @Test func aRefusedBatchLeavesNoTrace() async throws {
         #expect(try await client.send("DBSIZE").int == 0)
         // Bypass Swift validation: the third event's time is not a number (arguments: the header of
