@@ -28,7 +28,7 @@ import time
 # The design before issue 13 (the commit that added this phase), built for the baseline column.
 BASELINE_COMMIT = os.environ.get("BENCH_BASELINE", "3d33ff4091a0cbb1b2339206bbb19e8c47b12a3d")
 COST_EVENTS = int(os.environ.get("BENCH_COST_EVENTS", 200_000))
-OVERVIEW_CALLS = int(os.environ.get("BENCH_COST_OVERVIEWS", 200))
+OVERVIEW_CALLS = int(os.environ.get("BENCH_COST_OVERVIEWS", 1000))
 OVERVIEW_EVENTS = 60_000  # spread over 60 days: every bucket of the overview's two 30-day periods holds data
 IDLE_SECONDS = 5
 

@@ -160,8 +160,15 @@ def render(m, rows, raw_figures, trackers):
         "cores × 1e6 / all CPU µs per event), every term measured in the same run (phase 3). The lag runs use 80 % and "
         "50 % of that.",
         "- Memory: retention defaults (minute buckets 48 h, hour 35 d, day 400 d, sessions 35 d, de-dup sets 2 days; "
-        "stream entries trimmed once acknowledged). Key kinds (docs/keys.md, docs/worker.md): `journey` = every event's "
-        "JSON per session (35 d), `sess` / `sf` = per-session state, `seen` = de-dup ids, `b` = bucket counters.",
+        "stream entries trimmed once acknowledged). Key kinds (docs/keys.md, docs/worker.md): `jz` = a compacted "
+        "session (its state, event ids and deflated events, 35 d), `c` = bucket counters (MessagePack maps), `d` = "
+        "de-dup ids of sessions not compacted yet, `s` / `j` / `jf` = sessions still open or waiting for compaction. "
+        "The baseline's (the design before issue 13): `journey` = every event's JSON per session, `sess` / `sf` = "
+        "per-session state, `seen` = de-dup ids, `b` = bucket counters (hashes).",
+        "- Cost (phase 6): Redis CPU from INFO cpu (user + sys) around each phase, so it includes reading the "
+        "commands off the socket; phases run one after another on the same events (ingest with no workers, then "
+        "apply, sweep, compaction, trim each by dedicated workers), the baseline built from its commit in the same run. "
+        "On this shared 2-core VM the same code varies by about ±10 % between runs: compare the columns of one run.",
         "- Swift / Python: both clients drive the same script, so both are bounded by the same Redis ceiling; the ratio "
         "can be at most ceiling / Python rate. The client CPU rows show what each client itself costs per event.",
         "- Overview under pollers: a 200 answer is shared by the requests for the same URL for up to 1 s "

@@ -35,17 +35,24 @@ extension Worker {
     /// finalized records and any earlier compacted journey become one ``CompactJourney`` value.
     /// Returns how many were stored.
     public func compact(_ agent: String) async throws -> Int {
+        try await compact(agent, pages: .max).stored
+    }
+
+    /// At most `pages` pages of 50 sessions; `more`: the last page was full (more may be due). The
+    /// worker's loop takes one page per pass, so that compacting a backlog (deflate is CPU) never
+    /// holds back new entries for long.
+    func compact(_ agent: String, pages: Int) async throws -> (stored: Int, more: Bool) {
         let keys = AgentKeys(agent)
         let page = 50
         var stored = 0
-        while true {
+        for _ in 0..<pages {
             var lease = compactScript.call(keys: [keys.compactQueue])
             lease.append(keys.prefix)
             lease.append("lease")
             lease.append(page)
             lease.append(configuration.compactLeaseMs)
             let sids = (try await client.evaluate(compactScript, lease).array ?? []).compactMap(\.string)
-            if sids.isEmpty { return stored }
+            if sids.isEmpty { return (stored, false) }
             let reads = try await client.pipeline(sids.flatMap { sid in
                 [RedisCommand("HGETALL", keys.session(sid)), RedisCommand("GET", keys.finalJourney(sid)),
                  RedisCommand("GET", keys.compactJourney(sid))]
@@ -78,8 +85,9 @@ extension Worker {
                 for id in a.ids { store.append(bytes: id) }
             }
             stored += try await client.evaluate(compactScript, store).int ?? 0
-            if sids.count < page { return stored }
+            if sids.count < page { return (stored, false) }
         }
+        return (stored, true)
     }
 
     /// The compacted value of a finalized session from what the lease returned (its hash as a flat

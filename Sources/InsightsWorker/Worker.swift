@@ -30,6 +30,8 @@ public actor Worker {
     private var sweptAt: ContinuousClock.Instant?
     /// Like the trim, the first compaction comes one interval after start.
     private var compactedAt: ContinuousClock.Instant? = ContinuousClock.now
+    /// The last compaction pass left sessions due (one page per agent and pass): no idle pause.
+    private var compactBacklog = false
 
     public init(client: RedisClient, configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger = Logger(label: "insights.worker")) throws {
         self.client = client
@@ -49,7 +51,7 @@ public actor Worker {
         while !Task.isCancelled {
             do {
                 let n = try await processOnce()
-                if n == 0 { try await Task.sleep(for: configuration.idleDelay) }
+                if n == 0 && !compactBacklog { try await Task.sleep(for: configuration.idleDelay) }
             } catch is CancellationError {
                 return
             } catch {
@@ -84,8 +86,11 @@ public actor Worker {
             sweptAt = clock.now
         }
         if due(compactedAt, configuration.compactInterval) {
-            for keys in agents { _ = try await compact(keys.agent) }
-            compactedAt = clock.now
+            // One page per agent and pass; an agent with more due is continued on the next pass.
+            var more = false
+            for keys in agents { more = try await compact(keys.agent, pages: 1).more || more }
+            if !more { compactedAt = clock.now }
+            compactBacklog = more
         }
         if due(trimmedAt, configuration.trimInterval) {
             for keys in agents {
