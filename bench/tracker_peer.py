@@ -40,11 +40,16 @@ ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
 
 def script_source(lua_dir):
+    """common.lua + ingest.lua with ingest's shebang line first, as RedisScript(concatenating:) builds it."""
     parts = []
     for name in ("common", "ingest"):
         with open(os.path.join(lua_dir, name + ".lua"), encoding="utf-8") as f:
             parts.append(f.read())
-    return "".join(parts)
+    shebang = ""
+    if parts[-1].startswith("#!"):
+        shebang, _, parts[-1] = parts[-1].partition("\n")
+        shebang += "\n"
+    return shebang + "".join(parts)
 
 
 def ts_ms(iso):

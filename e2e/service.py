@@ -88,6 +88,102 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Cluster:
+    """A private Redis Cluster: `masters` primaries with `replicas` replicas each, on free loopback
+    ports (cluster bus port + 10000 free too), one temp dir, joined with `redis-cli --cluster create`."""
+
+    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 2000):
+        self.dir = Path(tempfile.mkdtemp(prefix="insights-e2e-cluster-"))
+        self.ports = free_cluster_ports(masters * (1 + replicas))
+        self.procs: dict[int, subprocess.Popen] = {}
+        self.node_timeout_ms = node_timeout_ms
+        for port in self.ports:
+            self.start_node(port)
+        for port in self.ports:
+            wait_until(lambda p=port: self.cli(p, "PING") == "PONG", 10, f"cluster node {port}")
+        out = subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
+                              "--cluster-replicas", str(replicas), "--cluster-yes"],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            self.close()
+            raise RuntimeError(f"redis-cli --cluster create failed:\n{out.stdout}\n{out.stderr}")
+        wait_until(self.healthy, 30, "cluster_state:ok on every node")
+
+    @property
+    def url(self) -> str:
+        return "redis://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:2])
+
+    def start_node(self, port: int):
+        d = self.dir / str(port)
+        d.mkdir(exist_ok=True)
+        self.procs[port] = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+             "--cluster-config-file", str(d / "nodes.conf"), "--cluster-node-timeout", str(self.node_timeout_ms),
+             "--dir", str(d), "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0",
+             "--logfile", str(d / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def cli(self, port: int, *args: str) -> str:
+        out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
+
+    def healthy(self) -> bool:
+        views = set()
+        for port, proc in self.procs.items():
+            if proc.poll() is not None:
+                continue
+            if "cluster_state:ok" not in self.cli(port, "CLUSTER", "INFO"):
+                return False
+            info = self.cli(port, "INFO", "replication")
+            if "role:slave" in info and "master_link_status:up" not in info:
+                return False
+            views.add(tuple(sorted(self.primary_ports(port))))
+        return len(views) == 1
+
+    def primary_ports(self, port: int | None = None) -> list[int]:
+        port = port or next(p for p, proc in self.procs.items() if proc.poll() is None)
+        out = []
+        for line in self.cli(port, "CLUSTER", "NODES").splitlines():
+            f = line.split()
+            if len(f) >= 9 and "master" in f[2] and "fail" not in f[2]:
+                out.append(int(f[1].split("@")[0].rsplit(":", 1)[1]))
+        return out
+
+    def client(self, decode: bool = True):
+        import redis  # redis-py's cluster client, only to inspect keys in tests
+        return redis.RedisCluster(host="127.0.0.1", port=self.ports[0], decode_responses=decode)
+
+    def close(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_cluster_ports(n: int) -> list[int]:
+    """n loopback ports, each with its cluster bus port (+10000) free as well."""
+    import random
+    ports, candidate = [], random.randint(20000, 28999)
+    while len(ports) < n:
+        candidate = 20000 if candidate >= 29999 else candidate + 1
+        ok = True
+        for p in (candidate, candidate + 10000):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+        if ok:
+            ports.append(candidate)
+    return ports
+
+
 class Insights:
     """One `insights <command>` process (serve, worker, ...), output kept in a log file."""
 

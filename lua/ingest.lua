@@ -1,3 +1,4 @@
+#!lua
 -- Insights: atomic ingest of a batch of analytics events for one agent.
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:stream prefix minTTL hourTTL dayTTL sessTTL n counters

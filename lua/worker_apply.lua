@@ -1,3 +1,4 @@
+#!lua
 -- Insights: apply a batch of an agent's stream entries to journeys and sessions, and acknowledge
 -- them, in one atomic call. Sent prefixed by lua/common.lua and lua/worker_lib.lua.
 --

@@ -1,3 +1,4 @@
+#!lua
 -- Insights: hand finalized sessions to a worker for compaction, and store what it made.
 -- Sent prefixed by lua/common.lua. The worker (Sources/InsightsWorker, Worker+Compaction.swift)
 -- merges a session's hash, its finalized records and any earlier compacted journey into one

@@ -1,3 +1,4 @@
+#!lua
 -- Insights: forget consumers of the worker group that are gone.
 --
 -- Every `insights worker` start joins the group under a new name (host-pid-random), so without

@@ -1,3 +1,4 @@
+#!lua
 -- Insights: finalize idle sessions as dropped. Sent prefixed by lua/common.lua and lua/worker_lib.lua.
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:idle prefix timeoutMs chunk retentionTTL minTTL hourTTL dayTTL [graceMs]

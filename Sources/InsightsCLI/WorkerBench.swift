@@ -121,7 +121,7 @@ struct WorkerBench {
                 let checked = outstanding.prefix(100)
                 let keys = AgentKeys(agent)
                 let replies = try await client.pipeline(checked.map {
-                    RedisCommand("EXISTS", keys.journey($0.session), keys.finalJourney($0.session), keys.compactJourney($0.session))
+                    RedisCommand("EXISTS", keys: [keys.journey($0.session), keys.finalJourney($0.session), keys.compactJourney($0.session)])
                 })
                 let now = clock.now
                 var still: [(session: String, sent: ContinuousClock.Instant)] = []

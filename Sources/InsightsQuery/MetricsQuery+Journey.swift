@@ -9,7 +9,7 @@ import RedisClient
 extension MetricsQuery {
     /// Every agent id in `ins:agents`, sorted.
     public func agents() async throws -> [String] {
-        let reply = try await client.send("SMEMBERS", AgentKeys.agents).get()
+        let reply = try await client.send("SMEMBERS", key: AgentKeys.agents).get()
         return (reply.array ?? []).compactMap(\.string).sorted()
     }
 
@@ -26,15 +26,15 @@ extension MetricsQuery {
             if all.isEmpty { return nil }
             let replies = try await client.pipeline(all.map { a in
                 let k = AgentKeys(a)
-                return RedisCommand("EXISTS", k.compactJourney(sessionID), k.finalJourney(sessionID), k.journey(sessionID))
+                return RedisCommand("EXISTS", keys: [k.compactJourney(sessionID), k.finalJourney(sessionID), k.journey(sessionID)])
             })
             guard let i = try replies.firstIndex(where: { (try $0.get().int ?? 0) > 0 }) else { return nil }
             owner = all[i]
         }
         let keys = AgentKeys(owner)
         let replies = try await client.pipeline([
-            RedisCommand("GET", keys.compactJourney(sessionID)), RedisCommand("GET", keys.finalJourney(sessionID)),
-            RedisCommand("GET", keys.journey(sessionID)),
+            RedisCommand("GET", key: keys.compactJourney(sessionID)), RedisCommand("GET", key: keys.finalJourney(sessionID)),
+            RedisCommand("GET", key: keys.journey(sessionID)),
         ])
         var pieces: [[JourneyRecord]] = []
         do {

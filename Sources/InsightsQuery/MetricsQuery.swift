@@ -36,7 +36,7 @@ public struct MetricsQuery: Sendable {
     func read(agent: String, buckets: [Bucket]) async throws -> [[String: Int]] {
         if buckets.isEmpty { return [] }
         let keys = AgentKeys(agent)
-        let reply = try await client.send(RedisCommand("MGET", buckets.map { $0.key(keys) })).get()
+        let reply = try await client.send(RedisCommand("MGET", keys: buckets.map { $0.key(keys) })).get()
         guard let values = reply.array, values.count == buckets.count else { throw QueryError.badReply("\(reply)") }
         // A loop, not `try values.map { … throw … }`: that closure crashes the Swift 6.3.1 optimizer
         // (signal 11 in LLVM CoroSplit) in release builds (`make bench`).

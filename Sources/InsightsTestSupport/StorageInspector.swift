@@ -11,7 +11,7 @@ public struct StorageInspector: Sendable {
 
     /// The counters of a bucket, e.g. `counters("acme", "c:h:1764576000")`; empty if none.
     public func counters(_ agent: String, _ suffix: String) async throws -> [String: Int] {
-        guard let blob = try await client.send("GET", AgentKeys(agent).prefix + suffix).bytes else { return [:] }
+        guard let blob = try await client.send("GET", key: AgentKeys(agent).prefix + suffix).bytes else { return [:] }
         let value = try MessagePack.decode(blob)
         var out: [String: Int] = [:]
         for (k, v) in value.mapValue ?? [] { out[String(decoding: k, as: UTF8.self)] = Int(v.intValue ?? 0) }
@@ -29,7 +29,7 @@ public struct StorageInspector: Sendable {
     /// of its compacted value, and of `iu`/`it` (a reopened compacted session).
     public func sessionIDs(_ agent: String, _ sid: String) async throws -> [String: String] {
         var (_, ids) = try await sessionFields(agent, sid)
-        if let raw = try await client.send("GET", AgentKeys(agent).finalJourney(sid)).bytes {
+        if let raw = try await client.send("GET", key: AgentKeys(agent).finalJourney(sid)).bytes {
             for r in try JourneyRecord.decodeAll(raw) { if let id = r.eventID { ids[id] = "1" } }
         }
         return ids
@@ -43,14 +43,14 @@ public struct StorageInspector: Sendable {
         let keys = AgentKeys(agent)
         var raw: [(String, [UInt8])] = []
         var ids: [String: String] = [:]
-        let flat = try await client.send("HGETALL", keys.session(sid)).array ?? []
+        let flat = try await client.send("HGETALL", key: keys.session(sid)).array ?? []
         if !flat.isEmpty {
             var i = 0
             while i + 1 < flat.count {
                 raw.append((flat[i].string ?? "", flat[i + 1].bytes ?? []))
                 i += 2
             }
-        } else if let blob = try await client.send("GET", keys.compactJourney(sid)).bytes {
+        } else if let blob = try await client.send("GET", key: keys.compactJourney(sid)).bytes {
             let c = try CompactJourney.decode(blob)
             raw = c.fields.map { (String(decoding: $0.name, as: UTF8.self), $0.value) }
             for e in c.events { if let id = e.eventID { ids[id] = "1" } }
@@ -86,9 +86,9 @@ public struct StorageInspector: Sendable {
     public func journeyRecords(_ agent: String, _ sid: String) async throws -> [JourneyRecord] {
         let keys = AgentKeys(agent)
         var pieces: [[JourneyRecord]] = []
-        if let z = try await client.send("GET", keys.compactJourney(sid)).bytes { pieces.append(try CompactJourney.decode(z).events) }
+        if let z = try await client.send("GET", key: keys.compactJourney(sid)).bytes { pieces.append(try CompactJourney.decode(z).events) }
         for key in [keys.finalJourney(sid), keys.journey(sid)] {
-            if let raw = try await client.send("GET", key).bytes { pieces.append(try JourneyRecord.decodeAll(raw)) }
+            if let raw = try await client.send("GET", key: key).bytes { pieces.append(try JourneyRecord.decodeAll(raw)) }
         }
         return CompactJourney.merge(pieces).sorted {
             $0.timestampMs != $1.timestampMs ? $0.timestampMs < $1.timestampMs : ($0.eventID ?? "") < ($1.eventID ?? "")
@@ -97,7 +97,7 @@ public struct StorageInspector: Sendable {
 
     /// The ids in the agent's de-dup set of arrival day `day` (days since the epoch, server time).
     public func dedupIDs(_ agent: String, day: Int) async throws -> Set<String> {
-        let members = try await client.send("SMEMBERS", AgentKeys(agent).prefix + "d:\(day)").array ?? []
+        let members = try await client.send("SMEMBERS", key: AgentKeys(agent).prefix + "d:\(day)").array ?? []
         return Set(members.compactMap { $0.bytes.flatMap(StoredEventID.id) })
     }
 
@@ -109,17 +109,11 @@ public struct StorageInspector: Sendable {
     /// How many keys of each kind (`ins:{<agent>}:<kind>[:…]`, e.g. `c`, `jz`, `sess`) the Redis holds, over all agents.
     public func keyKinds() async throws -> [String: Int] {
         var kinds: [String: Int] = [:]
-        var cursor = "0"
-        repeat {
-            let reply = try await client.send("SCAN", cursor, "MATCH", "ins:{*}:*", "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2 else { break }
-            cursor = parts[0].string ?? "0"
-            for key in parts[1].array?.compactMap(\.string) ?? [] {
-                guard let close = key.firstIndex(of: "}") else { continue }
-                let kind = key[key.index(after: close)...].dropFirst().split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-                kinds[kind, default: 0] += 1
-            }
-        } while cursor != "0"
+        for key in try await client.scanKeys(matching: "ins:{*}:*") {
+            guard let close = key.firstIndex(of: "}") else { continue }
+            let kind = key[key.index(after: close)...].dropFirst().split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            kinds[kind, default: 0] += 1
+        }
         return kinds
     }
 }

@@ -78,7 +78,7 @@ public final class TestRedisServer: Sendable {
 
 /// Holds the PID of the redis-server we spawned (posix_spawn + waitpid: Foundation's
 /// `Process.waitUntilExit` can hang when called off the main run loop).
-private final class ProcessBox: Sendable {
+final class ProcessBox: Sendable {
     private let current = Mutex<pid_t>(0)
 
     var pid: Int32 { current.withLock { $0 } }
@@ -107,6 +107,19 @@ private final class ProcessBox: Sendable {
         let rc = posix_spawn(&pid, args[0], &actions, &attr, &cargs, environ)
         guard rc == 0 else { throw RedisConfigurationError("could not start redis-server: errno \(rc)") }
         current.withLock { $0 = pid }
+    }
+
+    /// Runs a program to its end; its exit status.
+    static func run(_ args: [String]) throws -> Int32 {
+        let box = ProcessBox()
+        try box.spawn(args)
+        let pid = box.current.withLock { p -> pid_t in
+            defer { p = 0 }
+            return p
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (status >> 8) & 0xff
     }
 
     func stop(signal: Int32) {

@@ -86,7 +86,7 @@ public struct EventIngestor: Sendable {
         let newAgents = knownAgents.unknown(agentOrder)
         if !newAgents.isEmpty {
             // ins:agents is in another cluster slot than the agents' keys, so it is not in the script.
-            try await client.send(RedisCommand("SADD", [AgentKeys.agents] + newAgents))
+            try await client.send(RedisCommand("SADD", keys: [AgentKeys.agents], newAgents))
             knownAgents.insert(newAgents)
         }
         var total = IngestResult()

@@ -45,13 +45,13 @@ public struct Migration: Sendable {
             try await migrateSeen(keys, &report)
             logger.info("agent migrated", metadata: ["agent": "\(agent)"])
         }
-        try await client.send("SET", AgentKeys.schema, AgentKeys.schemaVersion)
+        try await client.send("SET", key: AgentKeys.schema, AgentKeys.schemaVersion)
         return report
     }
 
     /// Agents of `ins:agents` and any agent with a key of the earlier format.
     func legacyAgents() async throws -> [String] {
-        var agents = Set(try await client.send("SMEMBERS", AgentKeys.agents).array?.compactMap(\.string) ?? [])
+        var agents = Set(try await client.send("SMEMBERS", key: AgentKeys.agents).array?.compactMap(\.string) ?? [])
         for key in try await scan("ins:{*}:*") {
             if let close = key.firstIndex(of: "}"), key.hasPrefix("ins:{") {
                 agents.insert(String(key[key.index(key.startIndex, offsetBy: 5)..<close]))
@@ -61,22 +61,12 @@ public struct Migration: Sendable {
     }
 
     func scan(_ pattern: String) async throws -> [String] {
-        var out: [String] = []
-        var cursor = "0"
-        repeat {
-            let reply = try await client.send("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2 else { break }
-            cursor = parts[0].string ?? "0"
-            out += parts[1].array?.compactMap(\.string) ?? []
-        } while cursor != "0"
-        return out
+        try await client.scanKeys(matching: pattern)
     }
 
     /// Runs commands as one MULTI/EXEC on one connection; error replies inside throw.
     func transaction(_ commands: [RedisCommand]) async throws {
-        let replies = try await client.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
-        guard let exec = replies.last?.array else { throw RedisCommandError(message: "ERR migration transaction aborted: \(replies.last!)") }
-        for r in exec { _ = try r.get() }
+        for r in try await client.transaction(commands) { _ = try r.get() }
     }
 
     // MARK: Stream entries
@@ -87,13 +77,13 @@ public struct Migration: Sendable {
     func migrateStream(_ keys: AgentKeys, _ report: inout Report) async throws -> [String: Int64] {
         var latest: [String: Int64] = [:]
         var pending = Set<String>(), lastDelivered = "0-0", hasGroup = false
-        if case .array(let groups)? = try? await client.send("XINFO", "GROUPS", keys.stream),
+        if case .array(let groups)? = try? await client.send("XINFO", "GROUPS", key: keys.stream),
            let info = groups.compactMap(\.array).first(where: { Worker.field($0, "name")?.string == group }) {
             hasGroup = true
             lastDelivered = Worker.field(info, "last-delivered-id")?.string ?? "0-0"
             var start = "-"
             while true {
-                let rows = try await client.send("XPENDING", keys.stream, group, start, "+", "1000").array ?? []
+                let rows = try await client.send("XPENDING", key: keys.stream, group, start, "+", "1000").array ?? []
                 let ids = rows.compactMap { $0.array?.first?.string }
                 pending.formUnion(ids)
                 guard ids.count == 1000, let last = ids.last else { break }
@@ -103,7 +93,7 @@ public struct Migration: Sendable {
         var start = "-", lastOld: String?
         let now = EventClock.nowMs() + 86_400_000
         while true {
-            let page = Worker.entries(try await client.send("XRANGE", keys.stream, start, "+", "COUNT", "500"))
+            let page = Worker.entries(try await client.send("XRANGE", key: keys.stream, start, "+", "COUNT", "500"))
             for e in page {
                 guard let j = e.field("j") else { continue }  // already the current format (or not ours)
                 lastOld = e.id
@@ -114,11 +104,11 @@ public struct Migration: Sendable {
                         report.undecodable += 1  // the workers dead-letter it, as before
                         continue
                     }
-                    var add = RedisCommand("XADD", keys.stream, "*", "s", event.sessionID, "r")
+                    var add = RedisCommand("XADD", key: keys.stream, "*", "s", event.sessionID, "r")
                     add.append(bytes: JourneyRecord(event: event).encoded())
                     commands.append(add)
                     latest[event.sessionID] = max(latest[event.sessionID] ?? .min, event.timestampMs)
-                    if pending.contains(e.id) { commands.append(RedisCommand("XACK", keys.stream, group, e.id)) }
+                    if pending.contains(e.id) { commands.append(RedisCommand("XACK", key: keys.stream, group, e.id)) }
                     report.streamEntries += 1
                 }
                 commands.append(RedisCommand("XDEL", keys.stream, e.id))
@@ -135,7 +125,7 @@ public struct Migration: Sendable {
     /// deleted, Redis could no longer tell the group's lag (`XINFO GROUPS`, read by
     /// `/api/v1/status`), and would report the deleted ones as still to read.
     func resetGroup(_ keys: AgentKeys, after id: String, exists: Bool) async throws {
-        let info = try await client.send("XINFO", "STREAM", keys.stream).array ?? []
+        let info = try await client.send("XINFO", "STREAM", key: keys.stream).array ?? []
         let added = Worker.field(info, "entries-added")?.int ?? 0, length = Worker.field(info, "length")?.int ?? 0
         try await client.send("XGROUP", exists ? "SETID" : "CREATE", keys.stream, group, id, "ENTRIESREAD", String(max(0, added - length)))
     }
@@ -162,8 +152,8 @@ public struct Migration: Sendable {
             let sessKey = AgentKeys.Legacy.sessionState(keys, sid), sfKey = AgentKeys.Legacy.sessionFirst(keys, sid)
             let journeyKey = AgentKeys.Legacy.journey(keys, sid)
             let replies = try await client.pipeline([
-                RedisCommand("HGETALL", sessKey), RedisCommand("HGETALL", sfKey), RedisCommand("ZRANGE", journeyKey, "0", "-1"),
-                RedisCommand("PTTL", journeyKey), RedisCommand("PTTL", sessKey), RedisCommand("PTTL", sfKey),
+                RedisCommand("HGETALL", key: sessKey), RedisCommand("HGETALL", key: sfKey), RedisCommand("ZRANGE", key: journeyKey, "0", "-1"),
+                RedisCommand("PTTL", key: journeyKey), RedisCommand("PTTL", key: sessKey), RedisCommand("PTTL", key: sfKey),
             ])
             let sess = try replies[0].get().fieldValues ?? [:], sf = try replies[1].get().fieldValues ?? [:]
             var records: [JourneyRecord] = []
@@ -189,14 +179,14 @@ public struct Migration: Sendable {
                     Self.int(sess["f_esc"]), Self.int(sess["f_turns"]),
                 ]))
                 own.append((Array("st".utf8), st))
-                var set = RedisCommand("SET", keys.compactJourney(sid))
+                var set = RedisCommand("SET", key: keys.compactJourney(sid))
                 set.append(bytes: try CompactJourney(fields: own, events: records).encode())
                 set.append("PX")
                 set.append(ttlMs)
                 commands.append(set)
                 report.compacted += 1
             } else {
-                var hset = RedisCommand("HSET", keys.session(sid))
+                var hset = RedisCommand("HSET", key: keys.session(sid))
                 for f in own { hset.append(bytes: f.name); hset.append(bytes: f.value) }
                 commands += [hset, RedisCommand("PEXPIRE", keys.session(sid), String(ttlMs))]
                 if !records.isEmpty {
@@ -207,7 +197,7 @@ public struct Migration: Sendable {
                     commands += [append, RedisCommand("PEXPIRE", keys.journey(sid), String(ttlMs))]
                 }
             }
-            commands.append(RedisCommand("DEL", sessKey, sfKey, journeyKey))
+            commands.append(RedisCommand("DEL", key: sessKey, sfKey, journeyKey))
             try await transaction(commands)
             report.sessions += 1
         }
@@ -222,19 +212,19 @@ public struct Migration: Sendable {
         for old in try await scan(AgentKeys.Legacy.buckets(keys)) {
             let suffix = old.dropFirst(keys.prefix.count + 2)  // "<g>:<start>"
             let new = keys.prefix + "c:" + suffix
-            let replies = try await client.pipeline([RedisCommand("HGETALL", old), RedisCommand("GET", new), RedisCommand("EXPIRETIME", old)])
+            let replies = try await client.pipeline([RedisCommand("HGETALL", key: old), RedisCommand("GET", key: new), RedisCommand("EXPIRETIME", key: old)])
             var sums: [String: Int64] = [:]
             for (k, v) in try replies[0].get().fieldValues ?? [:] { sums[k, default: 0] += Int64(v) ?? 0 }
             if let blob = try replies[1].get().bytes {
                 for (k, v) in try MessagePack.decode(blob).mapValue ?? [] { sums[String(decoding: k, as: UTF8.self), default: 0] += v.intValue ?? 0 }
             }
-            var set = RedisCommand("SET", new)
+            var set = RedisCommand("SET", key: new)
             set.append(bytes: MessagePack.encode(.map(sums.map { (Array($0.key.utf8), .int($0.value)) })))
             if let at = try replies[2].get().int, at > 0 {
                 set.append("EXAT")
                 set.append(at)
             }
-            try await transaction([set, RedisCommand("DEL", old)])
+            try await transaction([set, RedisCommand("DEL", key: old)])
             report.buckets += 1
         }
     }
@@ -244,16 +234,16 @@ public struct Migration: Sendable {
         for old in try await scan(AgentKeys.Legacy.seen(keys)) {
             let day = old.dropFirst(keys.prefix.count + "seen:".count)
             let new = keys.prefix + "d:" + day
-            let replies = try await client.pipeline([RedisCommand("SMEMBERS", old), RedisCommand("EXPIRETIME", old)])
+            let replies = try await client.pipeline([RedisCommand("SMEMBERS", key: old), RedisCommand("EXPIRETIME", key: old)])
             let ids = try replies[0].get().array?.compactMap(\.string) ?? []
             var commands: [RedisCommand] = []
             for start in stride(from: 0, to: ids.count, by: 1000) {
-                var sadd = RedisCommand("SADD", new)
+                var sadd = RedisCommand("SADD", key: new)
                 for id in ids[start..<min(start + 1000, ids.count)] { sadd.append(bytes: StoredEventID.field(id)) }
                 commands.append(sadd)
             }
-            if let at = try replies[1].get().int, at > 0, !ids.isEmpty { commands.append(RedisCommand("EXPIREAT", new, String(at))) }
-            commands.append(RedisCommand("DEL", old))
+            if let at = try replies[1].get().int, at > 0, !ids.isEmpty { commands.append(RedisCommand("EXPIREAT", key: new, String(at))) }
+            commands.append(RedisCommand("DEL", key: old))
             try await transaction(commands)
             report.dedupIDs += ids.count
         }

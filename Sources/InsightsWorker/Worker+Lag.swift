@@ -14,7 +14,7 @@ extension Worker {
         var total = StreamLag()
         for agent in try await agentIDs(client) {
             let key = AgentKeys(agent).stream
-            let reply = try await client.pipeline([RedisCommand("XINFO", "GROUPS", key), RedisCommand("XLEN", key)])
+            let reply = try await client.pipeline([RedisCommand("XINFO", "GROUPS", key: key), RedisCommand("XLEN", key: key)])
             var l = StreamLag()
             if case .array(let groups) = reply[0],
                let info = groups.compactMap({ $0.array }).first(where: { field($0, "name")?.string == group }) {
@@ -24,7 +24,7 @@ extension Worker {
                 } else {
                     // lag is null when Redis cannot compute it (e.g. after XDEL): count the entries after last-delivered-id.
                     let last = field(info, "last-delivered-id")?.string ?? "0-0"
-                    l.lag = try await client.send("XRANGE", key, "(" + last, "+").array?.count ?? 0
+                    l.lag = try await client.send("XRANGE", key: key, "(" + last, "+").array?.count ?? 0
                 }
             } else {
                 l.lag = reply[1].int ?? 0  // no group yet: nothing delivered
@@ -41,31 +41,25 @@ extension Worker {
     /// On a Redis with no earlier data it records the format version (``AgentKeys/schema``), so the
     /// check (one SCAN of the `ins:` keys) runs once per Redis.
     public static func checkStorage(client: RedisClient) async throws {
-        if try await client.send("GET", AgentKeys.schema).string == AgentKeys.schemaVersion { return }
+        if try await client.send("GET", key: AgentKeys.schema).string == AgentKeys.schemaVersion { return }
         if let agent = try await legacyAgent(client: client) { throw LegacyDataError(agent: agent) }
-        try await client.send("SET", AgentKeys.schema, AgentKeys.schemaVersion, "NX")
+        try await client.send("SET", key: AgentKeys.schema, AgentKeys.schemaVersion, "NX")
     }
 
     /// An agent with keys or stream entries in the earlier format, if there is one.
     static func legacyAgent(client: RedisClient) async throws -> String? {
         let kinds = ["sess", "sf", "journey", "seen", "b"]
-        var cursor = "0"
-        repeat {
-            let reply = try await client.send("SCAN", cursor, "MATCH", "ins:{*}:*", "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2 else { return nil }
-            cursor = parts[0].string ?? "0"
-            for key in parts[1].array?.compactMap(\.string) ?? [] {
-                guard let close = key.firstIndex(of: "}") else { continue }
-                let agent = String(key[key.index(key.startIndex, offsetBy: 5)..<close])
-                let rest = key[key.index(close, offsetBy: 2)...]
-                let kind = rest.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-                if kinds.contains(kind) { return agent }
-                if kind == "stream" {
-                    let first = try await client.send("XRANGE", key, "-", "+", "COUNT", "1")
-                    if first.array?.first?.array?.last?.array?.first?.string == "j" { return agent }
-                }
+        for key in try await client.scanKeys(matching: "ins:{*}:*") {
+            guard let close = key.firstIndex(of: "}") else { continue }
+            let agent = String(key[key.index(key.startIndex, offsetBy: 5)..<close])
+            let rest = key[key.index(close, offsetBy: 2)...]
+            let kind = rest.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            if kinds.contains(kind) { return agent }
+            if kind == "stream" {
+                let first = try await client.send("XRANGE", key: key, "-", "+", "COUNT", "1")
+                if first.array?.first?.array?.last?.array?.first?.string == "j" { return agent }
             }
-        } while cursor != "0"
+        }
         return nil
     }
 }

@@ -54,8 +54,8 @@ extension Worker {
             let sids = (try await client.evaluate(compactScript, lease).array ?? []).compactMap(\.string)
             if sids.isEmpty { return (stored, false) }
             let reads = try await client.pipeline(sids.flatMap { sid in
-                [RedisCommand("HGETALL", keys.session(sid)), RedisCommand("GET", keys.finalJourney(sid)),
-                 RedisCommand("GET", keys.compactJourney(sid))]
+                [RedisCommand("HGETALL", key: keys.session(sid)), RedisCommand("GET", key: keys.finalJourney(sid)),
+                 RedisCommand("GET", key: keys.compactJourney(sid))]
             })
             var args: [(sid: String, state: [UInt8], jflen: Int, blob: [UInt8], ids: [[UInt8]])] = []
             for (i, sid) in sids.enumerated() {
@@ -147,10 +147,10 @@ extension Worker {
     public func trim(_ agent: String) async throws -> Int {
         let key = AgentKeys(agent).stream
         // One atomic snapshot of last-delivered-id and the pending summary.
-        let replies = try await client.pipeline([
-            RedisCommand("MULTI"), RedisCommand("XINFO", "GROUPS", key), RedisCommand("XPENDING", key, configuration.group), RedisCommand("EXEC"),
+        let exec = try await client.transaction([
+            RedisCommand("XINFO", "GROUPS", key: key), RedisCommand("XPENDING", key: key, configuration.group),
         ])
-        guard let exec = replies.last?.array, exec.count == 2 else { return 0 }
+        guard exec.count == 2 else { return 0 }
         guard let group = (try exec[0].get().array ?? []).compactMap({ $0.array }).first(where: { Self.field($0, "name")?.string == configuration.group }),
               let lastDelivered = Self.field(group, "last-delivered-id")?.string,
               let summary = try exec[1].get().array, summary.count == 4, let pending = summary[0].int
@@ -162,7 +162,7 @@ extension Worker {
             guard let next = Self.nextID(lastDelivered) else { return 0 }
             floor = next
         }
-        return try await client.send("XTRIM", key, "MINID", floor).int ?? 0
+        return try await client.send("XTRIM", key: key, "MINID", floor).int ?? 0
     }
 
     // MARK: - Helpers

@@ -112,14 +112,14 @@ public actor Worker {
 
     /// Every valid agent id of `ins:agents`, sorted.
     static func agentIDs(_ client: RedisClient) async throws -> [String] {
-        let members = try await client.send("SMEMBERS", AgentKeys.agents).array?.compactMap(\.string) ?? []
+        let members = try await client.send("SMEMBERS", key: AgentKeys.agents).array?.compactMap(\.string) ?? []
         return members.filter { IdentifierRule.isValid($0) }.sorted()
     }
 
     private func ensureGroup(_ keys: AgentKeys) async throws {
         if groupsReady.contains(keys.agent) { return }
         do {
-            try await client.send("XGROUP", "CREATE", keys.stream, configuration.group, "0", "MKSTREAM")
+            try await client.send("XGROUP", "CREATE", key: keys.stream, configuration.group, "0", "MKSTREAM")
         } catch let e as RedisCommandError where e.code == "BUSYGROUP" {}
         groupsReady.insert(keys.agent)
     }
@@ -137,8 +137,11 @@ public actor Worker {
         let key = AgentKeys(agent).stream
         let reply: RESPValue
         do {
-            reply = try await client.send(RedisCommand("XREADGROUP", ["GROUP", configuration.group, configuration.consumerName,
-                                                                      "COUNT", String(configuration.batchSize), "STREAMS", key, id]))
+            var read = RedisCommand("XREADGROUP", "GROUP", configuration.group, configuration.consumerName,
+                                    "COUNT", String(configuration.batchSize), "STREAMS")
+            read.append(key: key)
+            read.append(id)
+            reply = try await client.send(read)
         } catch let e as RedisCommandError where e.code == "NOGROUP" {
             groupsReady.remove(agent)  // the stream was deleted; recreate next pass
             return []
@@ -185,8 +188,8 @@ public actor Worker {
     func recover(_ agent: String) async throws -> Int {
         let key = AgentKeys(agent).stream
         let start = claimCursor[agent] ?? "0-0"
-        let reply = try await client.send(RedisCommand("XAUTOCLAIM", [key, configuration.group, configuration.consumerName,
-                                                                      String(configuration.claimIdleMs), start, "COUNT", "100"]))
+        let reply = try await client.send(RedisCommand("XAUTOCLAIM", keys: [key], [configuration.group, configuration.consumerName,
+                                                                                 String(configuration.claimIdleMs), start, "COUNT", "100"]))
         guard let parts = reply.array, parts.count >= 2 else { return 0 }
         claimCursor[agent] = parts[0].string ?? "0-0"
         let entries = Self.entries(parts[1])
@@ -233,7 +236,7 @@ public actor Worker {
         }
         var dead: [(id: String, reason: String, j: [UInt8])] = []
         if redelivered && !malformed.isEmpty {
-            let counts = try await client.pipeline(malformed.map { RedisCommand("XPENDING", keys.stream, configuration.group, $0.id, $0.id, "1") })
+            let counts = try await client.pipeline(malformed.map { RedisCommand("XPENDING", key: keys.stream, configuration.group, $0.id, $0.id, "1") })
             for (m, reply) in zip(malformed, counts) {
                 guard let row = reply.array?.first?.array, row.count == 4, let deliveries = row[3].int else { continue }
                 if deliveries >= configuration.maxDeliveries {

@@ -1,112 +1,282 @@
 import Logging
 import Synchronization
 
-/// A bounded pool of Redis connections behind async APIs. `Sendable`; share one per process.
+/// A client for a plain Redis or a Redis Cluster, behind async APIs. `Sendable`; share one per process.
 ///
-/// Each connection lives on its own thread (see ``ConnectionSlot``); callers wait
-/// (without blocking a thread) for a free connection when all are busy. Connections
-/// are opened lazily and reopened after failures, so the client survives a server restart:
-/// the command that saw the failure throws ``RedisConnectionError``, later ones reconnect.
+/// Which of the two it talks to is found on first use, not configured: the client asks a seed node
+/// for its slot map (`CLUSTER SLOTS`); a plain Redis answers that cluster support is disabled, and
+/// the client then sends everything to it through one bounded pool, as before clusters existed.
+/// On a cluster it keeps the slot map (``ClusterRouter``) and a bounded pool per node, routes each
+/// command by the hash slot of its keys (``RedisCommand/slot``), follows `MOVED` and `ASK`
+/// redirections, retries `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN` and `LOADING` with backoff, splits
+/// pipelines by node and reassembles the replies in the caller's order (docs/keys.md, "Redis Cluster").
+///
+/// Connections are opened lazily and reopened after failures, so the client survives a server
+/// restart or a failover: the command that saw the failure throws ``RedisConnectionError`` (whether
+/// it ran is unknown; callers retry, and ingest's de-dup makes the retry exact), later ones reconnect
+/// — on a cluster, to the node that owns the slot after a fresh slot map.
 public final class RedisClient: Sendable {
-    /// The configuration this client connects with.
+    /// The configuration this client connects with (its seeds, credentials and timeouts).
     public let configuration: RedisConfiguration
-    private let slots: [ConnectionSlot]
-    private let state: Mutex<PoolState>
-    private let scriptCache = Mutex<[String: String]>([:])  // source name -> SHA1
+    private let router: ClusterRouter
+    private let topology = Mutex<Topology?>(nil)
+    private let logger: Logger
 
-    private struct PoolState: ~Copyable {
-        var idle: [Int]
-        var waiters: [(id: Int, continuation: CheckedContinuation<Int, any Error>)] = []
-        var nextWaiterID = 0
-        var closed = false
+    enum Topology: Sendable {
+        /// A plain Redis: everything goes to this pool.
+        case single(ConnectionPool)
+        /// A Redis Cluster: commands are routed by slot.
+        case cluster
     }
 
     /// - Parameters:
     ///   - configuration: where to connect.
-    ///   - poolSize: the most connections (and threads) this client opens.
+    ///   - poolSize: the most connections (and threads) this client opens to each node.
     public init(configuration: RedisConfiguration, poolSize: Int = 4, logger: Logger = Logger(label: "insights.redis")) {
         precondition(poolSize > 0, "poolSize must be positive")
         self.configuration = configuration
-        self.slots = (0..<poolSize).map { ConnectionSlot(index: $0, configuration: configuration, logger: logger) }
-        self.state = Mutex(PoolState(idle: Array((0..<poolSize).reversed())))
+        self.logger = logger
+        self.router = ClusterRouter(configuration: configuration, poolSize: poolSize, logger: logger)
     }
+
+    // MARK: Commands
 
     /// Sends one command. Error replies throw ``RedisCommandError``.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await withConnection { try $0.send(command).get() }
+        try await execute(command, script: nil).get()
     }
 
-    /// Sends one command built from text arguments: `try await client.send("HGET", "k", "f")`.
+    /// Sends one command without keys built from text arguments: `try await client.send("PING")`.
     @discardableResult
     public func send(_ name: String, _ args: String...) async throws -> RESPValue {
         try await send(RedisCommand(name, args))
     }
 
-    /// Pipelines the commands on one connection: one round trip. Error replies stay in place as `.error`.
+    /// Sends one command whose first argument is a key: `try await client.send("HGET", key: k, "f")`.
+    @discardableResult
+    public func send(_ name: String, key: String, _ args: String...) async throws -> RESPValue {
+        var command = RedisCommand(name, key: key)
+        for a in args { command.append(a) }
+        return try await send(command)
+    }
+
+    /// Sends one command with a subcommand whose first argument is a key: `send("XINFO", "GROUPS", key: k)`.
+    @discardableResult
+    public func send(_ name: String, _ subcommand: String, key: String, _ args: String...) async throws -> RESPValue {
+        var command = RedisCommand(name, subcommand, key: key)
+        for a in args { command.append(a) }
+        return try await send(command)
+    }
+
+    /// Pipelines the commands: one round trip per node. Error replies stay in place as `.error`.
+    /// On a plain Redis they run in order on one connection; on a cluster the commands of one slot
+    /// keep their order (they go to one node), and a command redirected by the cluster is re-sent
+    /// to the new owner after the rest of its node's batch.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
-        if commands.isEmpty { return [] }
-        return try await withConnection { try $0.pipeline(commands) }
+        try await pipeline(commands, script: nil)
+    }
+
+    /// Runs the commands as one `MULTI`/`EXEC` transaction and returns `EXEC`'s replies (one per
+    /// command; error replies in place). Every command's keys must hash to one slot.
+    public func transaction(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        var slot: HashSlot?
+        for c in commands {
+            try c.checkSingleSlot()
+            if let s = c.slot {
+                if let slot, slot != s {
+                    throw RedisCommandError(message: "CROSSSLOT a transaction has keys in slots \(slot) and \(s)")
+                }
+                slot = s
+            }
+        }
+        var exec = RedisCommand("EXEC")
+        if let slot, let key = commands.first(where: { $0.slot == slot }) { exec = exec.routed(like: key) }
+        let wrapped = [RedisCommand("MULTI").routed(like: exec)] + commands + [exec]
+        for attempt in 0... {
+            let replies = try await runTogether(wrapped)
+            guard let last = replies.last else { return [] }
+            if case .array(let results) = last { return results }
+            // EXECABORT: a queued command was refused (MOVED/ASK while the slot moves); nothing ran.
+            let redirected = replies.contains { if case .error(let m) = $0 { return ClusterRedirect(m) != nil } else { return false } }
+            if redirected, attempt < ClusterRouter.maxRedirects {
+                await router.refresh()
+                try await Task.sleep(for: ClusterRouter.backoff(attempt))
+                continue
+            }
+            if let error = replies.first(where: { if case .error = $0 { return true } else { return false } }) { try error.get() }
+            throw RedisCommandError(message: "ERR unexpected EXEC reply: \(last)")
+        }
+        fatalError("unreachable")
     }
 
     /// Runs `body` with exclusive use of one connection, on that connection's own thread.
-    /// Use it for a sequence that must share a connection (MULTI/EXEC, WATCH).
-    public func withConnection<T: Sendable>(_ body: @Sendable (RedisConnection) throws -> T) async throws -> T {
-        let index = try await acquire()
-        defer { release(index) }
-        return try await slots[index].run(body)
+    /// Use it for a sequence that must share a connection. On a cluster the connection is to the
+    /// node owning `routedBy`'s slot (any primary when nil); redirections are the caller's affair.
+    public func withConnection<T: Sendable>(
+        routedBy key: String? = nil, _ body: @Sendable (RedisConnection) throws -> T
+    ) async throws -> T {
+        switch try await resolve() {
+        case .single(let pool): return try await pool.withConnection(body)
+        case .cluster: return try await router.pool(for: key.map { HashSlot(key: $0) }).withConnection(body)
+        }
+    }
+
+    // MARK: Scripts
+
+    /// Loads scripts into the script cache of the Redis, or of every primary of a cluster (`SCRIPT LOAD`).
+    public func load(_ scripts: [RedisScript]) async throws {
+        for (_, replies) in try await onEachPrimary(scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) }) {
+            for (script, reply) in zip(scripts, replies) {
+                guard let sha = try reply.get().string, sha == script.sha else {
+                    throw RedisCommandError(message: "ERR SCRIPT LOAD of \(script.name) returned an unexpected SHA")
+                }
+            }
+        }
+    }
+
+    /// Runs a script call (built with ``RedisScript/call(keys:)``). Throws error replies.
+    /// If the node has forgotten the script (restart, failover, `SCRIPT FLUSH`), it is sent again with its source.
+    @discardableResult
+    public func evaluate(_ script: RedisScript, _ command: RedisCommand) async throws -> RESPValue {
+        try await evaluate(script, [command])[0].get()
+    }
+
+    /// Pipelines several calls of one script. Calls answered `NOSCRIPT` did not run, so they
+    /// are re-sent on the same connection as `EVAL` with the source; other error replies stay in place.
+    public func evaluate(_ script: RedisScript, _ commands: [RedisCommand]) async throws -> [RESPValue] {
+        try await pipeline(commands, script: script)
+    }
+
+    // MARK: Every node
+
+    /// Whether the server is a Redis Cluster (asks it on first use).
+    public func isCluster() async throws -> Bool {
+        if case .cluster = try await resolve() { return true }
+        return false
+    }
+
+    /// The addresses (`host:port`) of the cluster's primaries, or the one Redis' description.
+    public func primaries() async throws -> [String] {
+        switch try await resolve() {
+        case .single: return [configuration.redactedDescription]
+        case .cluster: return router.primaries()
+        }
+    }
+
+    /// Pipelines the same commands on the one Redis, or on every primary of a cluster (`INFO`,
+    /// `SCRIPT LOAD`, `CONFIG RESETSTAT`, `SCAN`, …): the replies per node, by address.
+    public func onEachPrimary(_ commands: [RedisCommand]) async throws -> [(node: String, replies: [RESPValue])] {
+        switch try await resolve() {
+        case .single(let pool):
+            return [(configuration.redactedDescription, try await pool.withConnection { try $0.pipeline(commands) })]
+        case .cluster:
+            var out: [(node: String, replies: [RESPValue])] = []
+            for node in router.primaries() {
+                out.append((node, try await router.pool(address: node).withConnection { try $0.pipeline(commands) }))
+            }
+            return out
+        }
+    }
+
+    /// Every key matching a glob pattern, on the one Redis or on every primary (`SCAN … MATCH`).
+    /// Not for request paths: it walks the whole key space.
+    public func scanKeys(matching pattern: String, count: Int = 1000) async throws -> [String] {
+        var keys: [String] = []
+        let nodes: [ConnectionPool]
+        switch try await resolve() {
+        case .single(let pool): nodes = [pool]
+        case .cluster: nodes = router.primaries().map { router.pool(address: $0) }
+        }
+        for pool in nodes {
+            var cursor = "0"
+            repeat {
+                let reply = try await pool.withConnection { [cursor] in
+                    try $0.send(RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", String(count))).get()
+                }
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                    throw RedisCommandError(message: "ERR unexpected SCAN reply")
+                }
+                keys += parts[1].array?.compactMap(\.string) ?? []
+                cursor = next
+            } while cursor != "0"
+        }
+        return keys
     }
 
     /// Closes every connection and ends their threads; waiting callers get ``RedisConnectionError/closed``.
     public func close() async {
-        let waiters = state.withLock { s -> [CheckedContinuation<Int, any Error>] in
-            s.closed = true
-            defer { s.waiters.removeAll() }
-            return s.waiters.map(\.continuation)
-        }
-        for w in waiters { w.resume(throwing: RedisConnectionError.closed) }
-        for slot in slots { await slot.close() }
+        await router.close()
     }
 
-    private func acquire() async throws -> Int {
-        if let index = try state.withLock({ s throws -> Int? in
-            if s.closed { throw RedisConnectionError.closed }
-            return s.idle.popLast()
-        }) {
-            return index
+    // MARK: Routing
+
+    /// The topology, found on first use: `CLUSTER SLOTS` on the seeds in turn.
+    private func resolve() async throws -> Topology {
+        if let known = topology.withLock({ $0 }) { return known }
+        let found = try await router.discover()
+        let topology = found ? Topology.cluster : .single(router.seedPool())
+        if found, configuration.database != 0 {
+            throw RedisConfigurationError("a Redis Cluster has only database 0 (the URL selects \(configuration.database))")
         }
-        let waiterID = state.withLock { s -> Int in
-            s.nextWaiterID += 1
-            return s.nextWaiterID
-        }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Int, any Error>) in
-                let immediate: Result<Int, any Error>? = state.withLock { s in
-                    if s.closed { return .failure(RedisConnectionError.closed) }
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if let index = s.idle.popLast() { return .success(index) }
-                    s.waiters.append((waiterID, cont))
-                    return nil
-                }
-                if let immediate { cont.resume(with: immediate) }
-            }
-        } onCancel: {
-            let cont = state.withLock { s -> CheckedContinuation<Int, any Error>? in
-                guard let i = s.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
-                return s.waiters.remove(at: i).continuation
-            }
-            cont?.resume(throwing: CancellationError())
+        return self.topology.withLock { current in
+            if let current { return current }
+            current = topology
+            if found { logger.info("redis cluster", metadata: ["primaries": "\(router.primaries().joined(separator: ","))"]) }
+            return topology
         }
     }
 
-    private func release(_ index: Int) {
-        let waiter = state.withLock { s -> CheckedContinuation<Int, any Error>? in
-            if s.waiters.isEmpty {
-                s.idle.append(index)
-                return nil
-            }
-            return s.waiters.removeFirst().continuation
+    /// One command, with redirections followed; the reply, error replies included.
+    private func execute(_ command: RedisCommand, script: RedisScript?) async throws -> RESPValue {
+        try command.checkSingleSlot()
+        switch try await resolve() {
+        case .single(let pool):
+            return try await pool.withConnection { conn in try Self.run([command], script: script, asking: false, on: conn)[0] }
+        case .cluster:
+            return try await router.execute(command, script: script)
         }
-        waiter?.resume(returning: index)
+    }
+
+    private func pipeline(_ commands: [RedisCommand], script: RedisScript?) async throws -> [RESPValue] {
+        if commands.isEmpty { return [] }
+        for c in commands { try c.checkSingleSlot() }
+        switch try await resolve() {
+        case .single(let pool):
+            return try await pool.withConnection { conn in try Self.run(commands, script: script, asking: false, on: conn) }
+        case .cluster:
+            return try await router.pipeline(commands, script: script)
+        }
+    }
+
+    /// Commands that must share one connection (MULTI … EXEC), routed by the first one's slot.
+    private func runTogether(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        switch try await resolve() {
+        case .single(let pool): return try await pool.withConnection { try $0.pipeline(commands) }
+        case .cluster: return try await router.pool(for: commands.first?.slot).withConnection { try $0.pipeline(commands) }
+        }
+    }
+
+    /// Pipelines `commands` on `conn` (each after `ASKING` when `asking`); calls of `script`
+    /// answered `NOSCRIPT` are re-sent at once as `EVAL` with the source, which caches it again.
+    /// (`SCRIPT LOAD` then `EVALSHA` would leave a window: a `SCRIPT FLUSH` between the two
+    /// answers `NOSCRIPT` a second time.)
+    static func run(_ commands: [RedisCommand], script: RedisScript?, asking: Bool, on conn: RedisConnection) throws -> [RESPValue] {
+        func send(_ batch: [RedisCommand]) throws -> [RESPValue] {
+            guard asking else { return try conn.pipeline(batch) }
+            let replies = try conn.pipeline(batch.flatMap { [RedisCommand("ASKING"), $0] })
+            return stride(from: 1, to: replies.count, by: 2).map { replies[$0] }
+        }
+        var replies = try send(commands)
+        guard let script else { return replies }
+        let missing = replies.indices.filter {
+            if case .error(let m) = replies[$0] { return m.hasPrefix("NOSCRIPT") }
+            return false
+        }
+        if !missing.isEmpty {
+            let retried = try send(missing.map { script.inline(commands[$0]) })
+            for (i, reply) in zip(missing, retried) { replies[i] = reply }
+        }
+        return replies
     }
 }

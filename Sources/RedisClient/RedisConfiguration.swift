@@ -1,14 +1,21 @@
 /// Where and how to connect to Redis.
 ///
-/// Built from a URL: `redis://[user:pass@]host:port[/db]` or `unix:///path/to/sock[?db=N]`.
+/// Built from a URL: `redis://[user:pass@]host:port[,host:port…][/db]` or `unix:///path/to/sock[?db=N]`.
+/// Several `host:port` are seeds: nodes of one Redis Cluster, tried in turn for its slot map (any
+/// one of them is enough; more help when one is down at start). A plain Redis needs one.
 public struct RedisConfiguration: Sendable, Equatable {
     /// TCP host and port, or a unix socket path.
-    public enum Endpoint: Sendable, Equatable {
+    public enum Endpoint: Sendable, Hashable {
         case tcp(host: String, port: Int)
         case unix(path: String)
     }
 
+    /// The (first) node to connect to.
     public var endpoint: Endpoint
+    /// More cluster nodes to ask for the slot map when ``endpoint`` does not answer.
+    public var additionalSeeds: [Endpoint] = []
+    /// ``endpoint`` and ``additionalSeeds``.
+    public var seeds: [Endpoint] { [endpoint] + additionalSeeds }
     public var username: String?
     public var password: String?
     public var database: Int
@@ -82,7 +89,17 @@ public struct RedisConfiguration: Sendable, Equatable {
                 db = n
             }
         }
-        var host = String(rest)
+        var endpoints: [Endpoint] = []
+        for hostPort in rest.split(separator: ",", omittingEmptySubsequences: false) {
+            endpoints.append(try Self.tcpEndpoint(String(hostPort)))
+        }
+        self.init(endpoint: endpoints[0], username: user, password: pass, database: db)
+        additionalSeeds = Array(endpoints.dropFirst())
+    }
+
+    /// `host[:port]` or `[v6]:port`; the port defaults to 6379.
+    private static func tcpEndpoint(_ text: String) throws(RedisConfigurationError) -> Endpoint {
+        var host = text
         var port = 6379
         if host.hasPrefix("[") {  // [::1]:6379
             guard let close = host.firstIndex(of: "]") else { throw RedisConfigurationError("unterminated IPv6 address") }
@@ -102,7 +119,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         }
         guard !host.isEmpty else { throw RedisConfigurationError("missing host") }
         guard (1...65535).contains(port) else { throw RedisConfigurationError("port \(port) out of range") }
-        self.init(endpoint: .tcp(host: host, port: port), username: user, password: pass, database: db)
+        return .tcp(host: host, port: port)
     }
 
     private static func percentDecode(_ s: String) -> String {
@@ -125,9 +142,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var redactedDescription: String {
         switch endpoint {
         case .unix(let path): return "unix://\(path)" + (database == 0 ? "" : "?db=\(database)")
-        case .tcp(let host, let port):
+        case .tcp:
             let cred = password == nil ? "" : "\(username ?? ""):***@"
-            return "redis://\(cred)\(host):\(port)" + (database == 0 ? "" : "/\(database)")
+            let hosts = seeds.map(ClusterRouter.describe).joined(separator: ",")
+            return "redis://\(cred)\(hosts)" + (database == 0 ? "" : "/\(database)")
         }
     }
 }

@@ -59,6 +59,8 @@ public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConv
     public static func other(_ message: String) -> Self { .init(.other, message) }
 
     public var isTimeout: Bool { code == .timeout }
+    /// The connection could not be opened: nothing was sent, so the command did not run.
+    public var isConnectFailure: Bool { code == .connect }
     public var isClosed: Bool { code == .closed }
 
     public var description: String { "Redis connection error (\(code)): \(message)" }

@@ -176,7 +176,7 @@ struct LegacyPipeline {
     /// Returns how many were accepted (not duplicates).
     func ingest(_ agent: String, _ events: [AnalyticsEvent]) async throws -> Int {
         let prefix = "ins:{\(agent)}:"
-        try await client.send("SADD", "ins:agents", agent)
+        try await client.send("SADD", key: "ins:agents", agent)
         var accepted = 0
         for start in stride(from: 0, to: events.count, by: 50) {
             var c = ingestScript.call(keys: [prefix + "stream"])
@@ -204,7 +204,7 @@ struct LegacyPipeline {
     /// XREADGROUP as the earlier worker "old1" (group created at 0 as it did).
     func read(_ agent: String, count: Int) async throws -> [(id: String, j: [UInt8])] {
         let key = "ins:{\(agent)}:stream"
-        do { try await client.send("XGROUP", "CREATE", key, "workers", "0", "MKSTREAM") } catch let e as RedisCommandError where e.code == "BUSYGROUP" {}
+        do { try await client.send("XGROUP", "CREATE", key: key, "workers", "0", "MKSTREAM") } catch let e as RedisCommandError where e.code == "BUSYGROUP" {}
         let reply = try await client.send("XREADGROUP", "GROUP", "workers", "old1", "COUNT", String(count), "STREAMS", key, ">")
         return Worker.entries(reply.array?.first?.array?.last ?? .null).map { ($0.id, $0.field("j") ?? []) }
     }

@@ -232,8 +232,8 @@ struct AuthEndpointTests {
                 let accepted = try object(r)["accepted"] as? Int
                 #expect(accepted == 3)
             }
-            #expect(try await f.client.send("XLEN", "ins:{acme}:stream").int == 2)
-            #expect(try await f.client.send("XLEN", "ins:{other}:stream").int == 1)
+            #expect(try await f.client.send("XLEN", key: "ins:{acme}:stream").int == 2)
+            #expect(try await f.client.send("XLEN", key: "ins:{other}:stream").int == 1)
         }
     }
 
@@ -267,8 +267,8 @@ struct AuthEndpointTests {
                 #expect(r.status == .badRequest)
             }
             // Nothing of the refused batch was written.
-            #expect(try await f.client.send("XLEN", "ins:{acme}:stream").int == 5)
-            let ids = try await f.client.send("XRANGE", "ins:{acme}:stream", "-", "+").array ?? []
+            #expect(try await f.client.send("XLEN", key: "ins:{acme}:stream").int == 5)
+            let ids = try await f.client.send("XRANGE", key: "ins:{acme}:stream", "-", "+").array ?? []
             #expect(ids.count == 5)
             #expect(!ids.contains { String(describing: $0).contains("\"b0\"") })
             // The default rate (2/s, burst 4) applies to a key without rate=; buckets are per key.
@@ -278,7 +278,7 @@ struct AuthEndpointTests {
             try await client.execute(uri: "/api/v1/events", method: .post, headers: K.bearer("default-key-0123456789"), body: try batch("d", 2)) { r in
                 #expect(r.status == .tooManyRequests && r.headers[.retryAfter] == "1")
             }
-            #expect(try await f.client.send("XLEN", "ins:{acme}:stream").int == 9)
+            #expect(try await f.client.send("XLEN", key: "ins:{acme}:stream").int == 9)
         }
     }
 

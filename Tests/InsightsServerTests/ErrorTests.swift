@@ -114,7 +114,7 @@ struct ErrorTests {
     @Test func tooManyEvents() async throws {
         let events = (0..<1001).map { ServerFixture.ev("e\($0)", f.nowMs, "user_message", "s") }
         try await expectError("/api/v1/events", .contentTooLarge, mentions: "1001", method: .post, body: try body(events))
-        let agents = try await f.client.send("SMEMBERS", "ins:agents").array ?? []
+        let agents = try await f.client.send("SMEMBERS", key: "ins:agents").array ?? []
         #expect(agents.isEmpty)
     }
 

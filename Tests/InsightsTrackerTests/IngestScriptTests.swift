@@ -98,14 +98,14 @@ struct IngestScriptTests {
         #expect(try await sessionStart("s1") == ["t0": Int(B - 59000), "m": 3])
         #expect(try await sessionStart("s2") == ["t0": Int(B + 30000), "m": 3])
         #expect(try await sessionStart("s3") == ["t0": Int(B - 259_180_000), "m": 1])
-        #expect(try await client.send("XLEN", "ins:{acme}:stream").int == 12)
-        #expect(try await client.send("SMEMBERS", "ins:agents").array?.compactMap(\.string) == ["acme"])
+        #expect(try await client.send("XLEN", key: "ins:{acme}:stream").int == 12)
+        #expect(try await client.send("SMEMBERS", key: "ins:agents").array?.compactMap(\.string) == ["acme"])
         // Expiry is tied to the bucket's own time, not to the moment of writing.
-        #expect(try await client.send("EXPIRETIME", "ins:{acme}:c:h:\(H)").int == Int(H + 3600 + 3_024_000))
-        #expect(try await client.send("EXPIRETIME", "ins:{acme}:c:d:\(D)").int == Int(D + 86400 + 34_560_000))
-        #expect(try await client.send("EXPIRETIME", "ins:{acme}:c:m:\(A / 60 * 60)").int == Int(A / 60 * 60 + 60 + 172_800))
+        #expect(try await client.send("EXPIRETIME", key: "ins:{acme}:c:h:\(H)").int == Int(H + 3600 + 3_024_000))
+        #expect(try await client.send("EXPIRETIME", key: "ins:{acme}:c:d:\(D)").int == Int(D + 86400 + 34_560_000))
+        #expect(try await client.send("EXPIRETIME", key: "ins:{acme}:c:m:\(A / 60 * 60)").int == Int(A / 60 * 60 + 60 + 172_800))
         // The stream entry carries the session and the event's journey record, made once at the edge.
-        let entries = try await client.send("XRANGE", "ins:{acme}:stream", "-", "+", "COUNT", "1").array ?? []
+        let entries = try await client.send("XRANGE", key: "ins:{acme}:stream", "-", "+", "COUNT", "1").array ?? []
         let fields = entries.first?.array?[1].array ?? []
         #expect(fields.map(\.string) == ["s", "s1", "r", fields[3].string])
         let record = try JourneyRecord.decodeAll(fields[3].bytes ?? [])
@@ -121,14 +121,14 @@ struct IngestScriptTests {
     @Test func yesterdaysArrivalsAreDuplicates() async throws {
         let today = Int(Date().timeIntervalSince1970) / 86400
         let yesterday = "ins:{acme}:d:\(today - 1)"
-        var add = RedisCommand("SADD", yesterday)
+        var add = RedisCommand("SADD", key: yesterday)
         add.append(bytes: StoredEventID.field("y1"))
         try await client.send(add)
         #expect(try await ingestor.ingest([ev("y1", B, .userMessage, "s9"), ev("y2", B, .userMessage, "s9")])
             == IngestResult(accepted: 1, duplicates: 1))
         #expect(try await StorageInspector(client: client).dedupIDs("acme", day: today) == ["y2"])
         // Without yesterday's set only today's counts: y1 is new once its set is gone.
-        try await client.send("DEL", yesterday)
+        try await client.send("DEL", key: yesterday)
         #expect(try await ingestor.ingest([ev("y1", B, .userMessage, "s9"), ev("y2", B, .userMessage, "s9")])
             == IngestResult(accepted: 1, duplicates: 1))
         #expect(try await hash("c:d:\(D)")["events"] == 2)  // y2, then y1

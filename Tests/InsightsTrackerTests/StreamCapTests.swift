@@ -23,7 +23,7 @@ struct StreamCapTests {
 
     func events(_ range: Range<Int>) -> [AnalyticsEvent] { range.map { event("e\($0)") } }
 
-    func xlen() async throws -> Int { try await client.send("XLEN", "ins:{capped}:stream").int ?? -1 }
+    func xlen() async throws -> Int { try await client.send("XLEN", key: "ins:{capped}:stream").int ?? -1 }
 
     func dayEvents() async throws -> Int {
         let day = Int(Date().timeIntervalSince1970 - 1) / 86400 * 86400
@@ -49,9 +49,9 @@ struct StreamCapTests {
         #expect(try await ingestor.ingest(events(8..<10)) == IngestResult(accepted: 2, duplicates: 0))
         await #expect(throws: StreamFullError.self) { try await ingestor.ingest(events(10..<11)) }
         // Workers trim what they acknowledged (here: the 6 oldest entries); then ingest resumes.
-        let entries = try await client.send("XRANGE", "ins:{capped}:stream", "-", "+").array ?? []
+        let entries = try await client.send("XRANGE", key: "ins:{capped}:stream", "-", "+").array ?? []
         let seventh = entries[6].array?[0].string ?? ""
-        #expect(try await client.send("XTRIM", "ins:{capped}:stream", "MINID", seventh).int == 6)
+        #expect(try await client.send("XTRIM", key: "ins:{capped}:stream", "MINID", seventh).int == 6)
         #expect(try await ingestor.ingest(events(10..<16)) == IngestResult(accepted: 6, duplicates: 0))
         #expect(try await xlen() == 10)
         #expect(try await dayEvents() == 16)
@@ -95,7 +95,7 @@ struct StreamCapTests {
         #expect(try await xlen() == 20)
         #expect(try await dayEvents() == 20)
         // A worker trims everything it acknowledged: the tracker gets through.
-        try await client.send("XTRIM", "ins:{capped}:stream", "MAXLEN", "0")
+        try await client.send("XTRIM", key: "ins:{capped}:stream", "MAXLEN", "0")
         await tracker.shutdown()
         stats = await tracker.statistics
         // (stats.accepted counts only calls that succeeded as a whole: the events written by the

@@ -53,7 +53,7 @@ struct TrackerTests {
         }
         #expect(try await dayBucket("bot", "events") == 60_000)
         #expect(try await dayBucket("bot", "ev:user_message") == 60_000)
-        #expect(try await client.send("XLEN", "ins:{bot}:stream").int == 60_000)
+        #expect(try await client.send("XLEN", key: "ins:{bot}:stream").int == 60_000)
         // Sessions s<t>-<k>: 8 trackers × 1000 sessions; all events belong to one of them.
         #expect(try await dayBucket("bot", "conversations") == 8000)
     }

@@ -49,8 +49,8 @@ struct CompactionTests {
             _ = try await w.sweep("acme")
             _ = try await w.compact("acme")
             let lag = try await w.lag().total.total
-            let queued = try await client.send("ZCARD", keys.compactQueue).int ?? 0
-            let idle = try await client.send("ZCARD", keys.idle).int ?? 0
+            let queued = try await client.send("ZCARD", key: keys.compactQueue).int ?? 0
+            let idle = try await client.send("ZCARD", key: keys.idle).int ?? 0
             if lag == 0 && queued == 0 && idle == 0 { return }
         }
         Issue.record("the worker did not settle")
@@ -108,7 +108,7 @@ struct CompactionTests {
         let counters = try await inspect.counters("acme", "c:h:\(H)")
         #expect(counters["events"] == 5 && counters["conversations"] == 1 && counters["sess_msgs"] == 2)
         // The same event written into the stream again (as after the de-dup window) is applied once.
-        var copy = RedisCommand("XADD", keys.stream, "*", "s", "d", "r")
+        var copy = RedisCommand("XADD", key: keys.stream, "*", "s", "d", "r")
         copy.append(bytes: JourneyRecord(event: late[1]).encoded())
         try await client.send(copy)
         try await settle(w)
@@ -120,9 +120,9 @@ struct CompactionTests {
         _ = try await ingestor.ingest(ended)
         let w = try worker()
         _ = try await w.processOnce()  // applies and finalizes (conversation_end); compaction not run yet
-        #expect(try await client.send("ZCARD", keys.compactQueue).int == 1)
-        let hash = try await client.send("HGETALL", keys.session("e")).array ?? []
-        let final = try await client.send("GET", keys.finalJourney("e")).bytes
+        #expect(try await client.send("ZCARD", key: keys.compactQueue).int == 1)
+        let hash = try await client.send("HGETALL", key: keys.session("e")).array ?? []
+        let final = try await client.send("GET", key: keys.finalJourney("e")).bytes
         let compacted = try #require(try Worker.compacted(hash: hash, final: final, earlier: nil))
         // Meanwhile ingest takes a late message (t0, m, l change; the hash keeps its length).
         _ = try await ingestor.ingest([ev("e9", B + 9000, .userMessage, "e")])
@@ -141,14 +141,14 @@ struct CompactionTests {
     }
 
     @Test func aWorkerRefusesDataOfTheFormatBeforeIssue13() async throws {
-        try await client.send("SADD", AgentKeys.agents, "acme")
-        try await client.send("XADD", keys.stream, "*", "j", "{}")
+        try await client.send("SADD", key: AgentKeys.agents, "acme")
+        try await client.send("XADD", key: keys.stream, "*", "j", "{}")
         await #expect(throws: LegacyDataError.self) { try await Worker.checkStorage(client: client) }
-        try await client.send("DEL", keys.stream)
-        try await client.send("HSET", keys.prefix + "sess:x", "first", "1")
+        try await client.send("DEL", key: keys.stream)
+        try await client.send("HSET", key: keys.prefix + "sess:x", "first", "1")
         await #expect(throws: LegacyDataError.self) { try await Worker.checkStorage(client: client) }
-        try await client.send("DEL", keys.prefix + "sess:x")
+        try await client.send("DEL", key: keys.prefix + "sess:x")
         try await Worker.checkStorage(client: client)
-        #expect(try await client.send("GET", AgentKeys.schema).string == AgentKeys.schemaVersion)
+        #expect(try await client.send("GET", key: AgentKeys.schema).string == AgentKeys.schemaVersion)
     }
 }

@@ -80,7 +80,7 @@ struct WorkerTests {
 
     /// Writes an event into the stream again, as ingest wrote it (a copy, as after a re-send).
     func copyIntoStream(_ e: AnalyticsEvent) async throws {
-        var c = RedisCommand("XADD", stream, "*", "s", e.sessionID, "r")
+        var c = RedisCommand("XADD", key: stream, "*", "s", e.sessionID, "r")
         c.append(bytes: JourneyRecord(event: e).encoded())
         try await client.send(c)
     }
@@ -145,8 +145,8 @@ struct WorkerTests {
         let s2 = try await session("s2")
         #expect(s2["first"] == "\(B + 60_000)" && s2["last"] == "\(B + 65_000)" && s2["turns"] == "2")
         #expect(s2["li"] == "cancel" && s2["lit"] == "\(B + 64_000)" && s2["fin"] == "1")
-        #expect(try await client.send("GET", "ins:{acme}:wm").string == "\(B + 3_702_000)")
-        #expect(try await client.send("ZCARD", "ins:{acme}:idle").int == 0)
+        #expect(try await client.send("GET", key: "ins:{acme}:wm").string == "\(B + 3_702_000)")
+        #expect(try await client.send("ZCARD", key: "ins:{acme}:idle").int == 0)
         let keys = AgentKeys("acme")
         let ttls = try await client.pipeline([keys.compactJourney("s1"), keys.finalJourney("s1"), keys.journey("s1")].map { RedisCommand("TTL", $0) })
         #expect(ttls.compactMap(\.int).max() ?? 0 > 35 * 86400 - 100)
@@ -159,18 +159,18 @@ struct WorkerTests {
         _ = try await ingestor.ingest(events)
         // Apply without sweeping anything (huge timeout), then sweep with two workers at once.
         try await drain([try worker("apply", timeoutMs: 1 << 45)])
-        #expect(try await client.send("ZCARD", "ins:{acme}:idle").int == 251)
+        #expect(try await client.send("ZCARD", key: "ins:{acme}:idle").int == 251)
         let a = try worker("a"), b = try worker("b")
         async let na = a.sweep("acme")
         async let nb = b.sweep("acme")
         #expect(try await na + nb == 250)
         #expect(try await outcome("c:h:\(H)") == ["out:sessions": 250, "out:dropped": 250, "drop:unknown": 250, "out:automated": 250, "out:turns": 250])
-        #expect(try await client.send("ZRANGE", "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) == ["late"])
+        #expect(try await client.send("ZRANGE", key: "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) == ["late"])
     }
 
     @Test func entriesOfADeadConsumerAreClaimedAndCountedOnce() async throws {
         _ = try await ingestor.ingest(Array(sessions.prefix(6)))  // s1
-        try await client.send("XGROUP", "CREATE", stream, "workers", "0", "MKSTREAM")
+        try await client.send("XGROUP", "CREATE", key: stream, "workers", "0", "MKSTREAM")
         // "dead" reads three entries and never acknowledges them; "restarted" reads two and restarts.
         let dead = try await client.send("XREADGROUP", "GROUP", "workers", "dead", "COUNT", "3", "STREAMS", stream, ">")
         #expect(dead.array?.first?.array?[1].array?.count == 3)
@@ -187,11 +187,11 @@ struct WorkerTests {
 
     @Test func aPoisonEntryIsDeadLetteredAndTheRestIsExact() async throws {
         _ = try await ingestor.ingest(Array(sessions.prefix(3)))
-        let garbage = try await client.send("XADD", stream, "*", "j", "{not json").string!
-        let noJ = try await client.send("XADD", stream, "*", "x", "1").string!
+        let garbage = try await client.send("XADD", key: stream, "*", "j", "{not json").string!
+        let noJ = try await client.send("XADD", key: stream, "*", "x", "1").string!
         _ = try await ingestor.ingest(Array(sessions[3..<6]))
         try await drain([try worker("w1", claimIdleMs: 0, maxDeliveries: 3), try worker("w2", claimIdleMs: 0, maxDeliveries: 3)])
-        let dl = try await client.send("XRANGE", "ins:{acme}:deadletter", "-", "+").array ?? []
+        let dl = try await client.send("XRANGE", key: "ins:{acme}:deadletter", "-", "+").array ?? []
         #expect(dl.count == 2)
         let letters = dl.compactMap { $0.array?[1].array?.compactMap(\.string) }
         #expect(Set(letters.map { $0[1] }) == [garbage, noJ])
@@ -199,26 +199,26 @@ struct WorkerTests {
         #expect(letters.first { $0[1] == garbage }?[5] == "{not json")
         #expect(try await journey("s1") == ["a1", "a2", "a3", "a4", "a5", "a6"])
         #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:ended": 1, "out:escalated": 1, "out:turns": 2])
-        #expect(try await client.send("XPENDING", stream, "workers").array?.first?.int == 0)
+        #expect(try await client.send("XPENDING", key: stream, "workers").array?.first?.int == 0)
     }
 
     @Test func trimNeverRemovesAPendingOrUndeliveredEntry() async throws {
         _ = try await ingestor.ingest(Array(sessions.prefix(10)))
-        try await client.send("XGROUP", "CREATE", stream, "workers", "0", "MKSTREAM")
-        let ids = try await client.send("XRANGE", stream, "-", "+").array!.map { $0.array![0].string! }
+        try await client.send("XGROUP", "CREATE", key: stream, "workers", "0", "MKSTREAM")
+        let ids = try await client.send("XRANGE", key: stream, "-", "+").array!.map { $0.array![0].string! }
         _ = try await client.send("XREADGROUP", "GROUP", "workers", "dead", "COUNT", "3", "STREAMS", stream, ">")
         let w = try worker("w")
         _ = try await w.processOnce()  // applies entries 4…10
         #expect(try await w.trim("acme") == 0)  // entry 1 is pending
-        #expect(try await client.send("XLEN", stream).int == 10)
-        try await client.send("XACK", stream, "workers", ids[0])
+        #expect(try await client.send("XLEN", key: stream).int == 10)
+        try await client.send("XACK", key: stream, "workers", ids[0])
         #expect(try await w.trim("acme") == 1)
-        #expect(try await client.send("XRANGE", stream, "-", "+", "COUNT", "1").array?.first?.array?[0].string == ids[1])
+        #expect(try await client.send("XRANGE", key: stream, "-", "+", "COUNT", "1").array?.first?.array?[0].string == ids[1])
         _ = try await ingestor.ingest(Array(sessions[10..<16]))  // 6 undelivered entries
         #expect(try await w.lag().perAgent["acme"] == StreamLag(lag: 6, pending: 2))
-        try await client.send("XACK", stream, "workers", ids[1], ids[2])
+        try await client.send("XACK", key: stream, "workers", ids[1], ids[2])
         #expect(try await w.trim("acme") == 9)  // entries 2…10
-        #expect(try await client.send("XLEN", stream).int == 6)
+        #expect(try await client.send("XLEN", key: stream).int == 6)
         #expect(try await w.lag().perAgent["acme"] == StreamLag(lag: 6, pending: 0))
         _ = try await w.processOnce()
         #expect(try await w.lag().total == StreamLag())
@@ -271,9 +271,9 @@ struct WorkerTests {
         _ = try await ingestor.ingest(Array(sessions[6..<9]))
         // "crashed" read entries and died before acking them; "gone" joined and read nothing.
         _ = try await client.send("XREADGROUP", "GROUP", "workers", "crashed", "COUNT", "2", "STREAMS", stream, ">")
-        _ = try await client.send("XGROUP", "CREATECONSUMER", stream, "workers", "gone")
+        _ = try await client.send("XGROUP", "CREATECONSUMER", key: stream, "workers", "gone")
         func consumers() async throws -> Set<String> {
-            let list = try await client.send("XINFO", "CONSUMERS", stream, "workers").array ?? []
+            let list = try await client.send("XINFO", "CONSUMERS", key: stream, "workers").array ?? []
             return Set(list.compactMap { c in
                 let f = c.array ?? []
                 return stride(from: 0, to: f.count - 1, by: 2).first { f[$0].string == "name" }.flatMap { f[$0 + 1].string }
@@ -287,7 +287,7 @@ struct WorkerTests {
         let pruner = try Worker(client: client, configuration: eager)
         #expect(try await pruner.pruneConsumers("acme") == ["gone"])
         #expect(try await consumers() == ["live", "crashed"])
-        let pending = try await client.send("XPENDING", stream, "workers").array?.first?.int
+        let pending = try await client.send("XPENDING", key: stream, "workers").array?.first?.int
         #expect(pending == 2)  // the crashed worker's entries are still pending, to be claimed
     }
 
@@ -316,7 +316,7 @@ struct WorkerTests {
     @Test func wallClockGraceFinalizesTheLastSessionsOfAQuietAgent() async throws {
         _ = try await ingestor.ingest(Array(sessions[11..<13]))  // s3 only, two hours ago: wm alone never passes it
         try await drain([try worker("w")])
-        #expect(try await client.send("ZCARD", "ins:{acme}:idle").int == 1)
+        #expect(try await client.send("ZCARD", key: "ins:{acme}:idle").int == 1)
         let graced = try Worker(client: client, configuration: WorkerConfiguration(consumerName: "g", wallClockGraceMs: 300_000))
         #expect(try await graced.sweep("acme") == 1)
         #expect(try await outcome("c:h:\(H)") == ["out:sessions": 1, "out:dropped": 1, "drop:unknown": 1, "out:automated": 1, "out:turns": 1])
@@ -368,7 +368,7 @@ struct WorkerTests {
         let w = try worker("live", timeoutMs: 60_000, grace: WorkerConfiguration.defaultWallClockGraceMs)
         try await drain([w])
         _ = try await w.sweep("acme")
-        let idle = try await client.send("ZRANGE", "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) ?? []
+        let idle = try await client.send("ZRANGE", key: "ins:{acme}:idle", "0", "-1").array?.compactMap(\.string) ?? []
         #expect(Set(idle) == ["recent", "now"])
         #expect(try await session("old")["fo"] == "dropped")
         #expect(try await session("recent")["finalized"] == nil)
@@ -376,7 +376,7 @@ struct WorkerTests {
 
     @Test func aSlowConsumerApplyingAfterItsEntriesWereClaimedChangesNothing() async throws {
         _ = try await ingestor.ingest(Array(sessions.prefix(6)))
-        try await client.send("XGROUP", "CREATE", stream, "workers", "0", "MKSTREAM")
+        try await client.send("XGROUP", "CREATE", key: stream, "workers", "0", "MKSTREAM")
         let reply = try await client.send("XREADGROUP", "GROUP", "workers", "slow", "COUNT", "4", "STREAMS", stream, ">")
         let read = Worker.entries(reply.array![0].array![1])
         #expect(read.count == 4)

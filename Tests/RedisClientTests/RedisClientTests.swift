@@ -15,12 +15,12 @@ struct RedisClientTests {
 
     @Test func decodesEveryReplyType() async throws {
         #expect(try await client.send("PING") == .status("PONG"))
-        #expect(try await client.send("SET", "k", "v") == .status("OK"))
-        #expect(try await client.send("GET", "k") == .bulk(Array("v".utf8)))
-        #expect(try await client.send("GET", "missing") == .null)
+        #expect(try await client.send("SET", key: "k", "v") == .status("OK"))
+        #expect(try await client.send("GET", key: "k") == .bulk(Array("v".utf8)))
+        #expect(try await client.send("GET", key: "missing") == .null)
         #expect(try await client.send("INCRBY", "n", "41") == .integer(41))
-        #expect(try await client.send("SET", "empty", "") == .status("OK"))
-        #expect(try await client.send("GET", "empty") == .bulk([]))
+        #expect(try await client.send("SET", key: "empty", "") == .status("OK"))
+        #expect(try await client.send("GET", key: "empty") == .bulk([]))
         try await client.send("RPUSH", "l", "a", "b")
         #expect(try await client.send("LRANGE", "l", "0", "-1") == .array([.bulk([97]), .bulk([98])]))
         // Nested arrays with mixed types, including a null inside an array.
@@ -62,7 +62,7 @@ struct RedisClientTests {
         var get = RedisCommand("GET")
         get.append(bytes: Array("bin\0key".utf8))
         #expect(try await client.send(get).bytes == bytes)
-        #expect(try await client.send("STRLEN", "bin") == .integer(0))
+        #expect(try await client.send("STRLEN", key: "bin") == .integer(0))
     }
 
     @Test func scriptsReloadAfterScriptFlush() async throws {
@@ -77,11 +77,11 @@ struct RedisClientTests {
         try await client.send("SCRIPT", "FLUSH")
         let replies = try await client.evaluate(script, Array(repeating: call, count: 4))
         #expect(replies == [.integer(15), .integer(20), .integer(25), .integer(30)])
-        #expect(try await client.send("GET", "counter").int == 30)
+        #expect(try await client.send("GET", key: "counter").int == 30)
     }
 
     @Test func reconnectsAfterServerRestart() async throws {
-        try await client.send("SET", "before", "1")
+        try await client.send("SET", key: "before", "1")
         server.stop()
         await #expect(throws: RedisConnectionError.self) { try await client.send("PING") }
         try server.start()
@@ -91,7 +91,7 @@ struct RedisClientTests {
             if (try? await client.send("PING")) == .status("PONG") { answered = true }
         }
         #expect(answered)
-        #expect(try await client.send("GET", "before") == .null)
+        #expect(try await client.send("GET", key: "before") == .null)
     }
 
     @Test func poolBoundsConcurrentUse() async throws {
@@ -102,7 +102,7 @@ struct RedisClientTests {
             }
             try await group.waitForAll()
         }
-        #expect(try await client.send("GET", "shared").int == (0..<50).reduce(0, +))
+        #expect(try await client.send("GET", key: "shared").int == (0..<50).reduce(0, +))
         let clients = try await client.send("CLIENT", "LIST").string ?? ""
         let count = clients.split(separator: "\n").count
         #expect(count <= 3)

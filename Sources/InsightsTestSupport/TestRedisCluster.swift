@@ -1,0 +1,228 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+import RedisClient
+
+/// A private Redis Cluster for one test suite: `masters` primaries with `replicas` replicas each
+/// (`redis-server --cluster-enabled yes` on free loopback ports, one temp dir, joined with
+/// `redis-cli --cluster create`), stopped by PID. Nothing else's data is touched.
+public final class TestRedisCluster: Sendable {
+    /// One node of the cluster.
+    public final class Node: Sendable {
+        public let port: Int
+        let process = ProcessBox()
+        let arguments: [String]
+
+        init(port: Int, arguments: [String]) {
+            self.port = port
+            self.arguments = arguments
+        }
+
+        /// `127.0.0.1:<port>`.
+        public var address: String { "127.0.0.1:\(port)" }
+        /// The redis-server PID.
+        public var pid: Int32 { process.pid }
+
+        /// Stops the node (SIGTERM, or SIGKILL with `kill: true`) and waits for it to exit.
+        public func stop(kill: Bool = false) { process.stop(signal: kill ? SIGKILL : SIGTERM) }
+
+        /// Starts the node again (same port, directory and nodes.conf: it rejoins the cluster).
+        public func start() throws { try process.spawn(arguments) }
+    }
+
+    /// The temp directory holding every node's files.
+    public let directory: String
+    public let nodes: [Node]
+
+    /// Starts the nodes, creates the cluster and waits until every node reports `cluster_state:ok`
+    /// and every replica is in sync with its primary.
+    public init(masters: Int = 3, replicas: Int = 1, nodeTimeoutMs: Int = 2000) throws {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("insights-cluster-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        directory = dir
+        let server = try Self.findTool("redis-server")
+        var nodes: [Node] = []
+        for port in try Self.freePorts(masters * (1 + replicas)) {
+            let nodeDir = dir + "/\(port)"
+            try FileManager.default.createDirectory(atPath: nodeDir, withIntermediateDirectories: true)
+            nodes.append(Node(port: port, arguments: [
+                server, "--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                "--cluster-config-file", nodeDir + "/nodes.conf", "--cluster-node-timeout", String(nodeTimeoutMs),
+                "--dir", nodeDir, "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--daemonize", "no", "--logfile", nodeDir + "/redis.log",
+            ]))
+        }
+        self.nodes = nodes
+        for node in nodes { try node.start() }
+        for node in nodes { try Self.waitFor(node.port, timeout: 10) { (try? $0.send(RedisCommand("PING")).string) == "PONG" } }
+        let create = try ProcessBox.run(
+            [try Self.findTool("redis-cli"), "--cluster", "create"] + nodes.map(\.address)
+                + ["--cluster-replicas", String(replicas), "--cluster-yes"])
+        guard create == 0 else { throw RedisConfigurationError("redis-cli --cluster create failed (exit \(create)); see \(dir)") }
+        try waitUntilHealthy(timeout: 30)
+    }
+
+    deinit {
+        for node in nodes { node.stop() }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A URL naming two of the nodes as seeds.
+    public var url: String { "redis://" + nodes.prefix(2).map(\.address).joined(separator: ",") }
+
+    /// A configuration with the given command timeout.
+    public func configuration(commandTimeout: Double = 5) throws -> RedisConfiguration {
+        var c = try RedisConfiguration(url: url)
+        c.connectTimeout = 1
+        c.commandTimeout = commandTimeout
+        return c
+    }
+
+    /// Waits until every running node says `cluster_state:ok`, agrees on which nodes are primaries,
+    /// and every replica reports its link to the primary up.
+    public func waitUntilHealthy(timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? isHealthy()) == true { return }
+            usleep(100_000)
+        }
+        throw RedisConfigurationError("the test cluster did not become healthy within \(timeout) s (see \(directory))")
+    }
+
+    private func isHealthy() throws -> Bool {
+        var views = Set<String>()
+        for node in nodes where node.pid > 0 {
+            let conn = try Self.connect(node.port)
+            guard try conn.send(RedisCommand("CLUSTER", "INFO")).string?.contains("cluster_state:ok") == true else { return false }
+            let info = try conn.send(RedisCommand("INFO", "replication")).string ?? ""
+            if info.contains("role:slave"), !info.contains("master_link_status:up") { return false }
+            views.insert(primaryPorts(conn).sorted().map(String.init).joined(separator: ","))
+        }
+        return views.count == 1
+    }
+
+    /// Ports of the primaries that serve slots, as `conn`'s node sees them.
+    private func primaryPorts(_ conn: RedisConnection) -> [Int] {
+        guard let text = try? conn.send(RedisCommand("CLUSTER", "NODES")).string else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count >= 9, f[2].contains("master"), !f[2].contains("fail"),
+                  let port = f[1].split(separator: "@").first?.split(separator: ":").last.flatMap({ Int($0) })
+            else { return nil }
+            return port
+        }
+    }
+
+    /// The node serving `slot` now, as the first running node sees it.
+    public func owner(of slot: HashSlot) async throws -> Node {
+        try await Self.offPool { try self.ownerNow(of: slot) }
+    }
+
+    /// The running primaries.
+    public func primaries() async throws -> [Node] {
+        try await Self.offPool { try self.primariesNow() }
+    }
+
+    /// A replica of `primary`.
+    public func replica(of primary: Node) async throws -> Node {
+        try await Self.offPool { try self.replicaNow(of: primary) }
+    }
+
+    private func ownerNow(of slot: HashSlot) throws -> Node {
+        for node in nodes where node.pid > 0 {
+            guard let conn = try? Self.connect(node.port),
+                  let ranges = try? conn.send(RedisCommand("CLUSTER", "SLOTS")).array else { continue }
+            for range in ranges {
+                guard let r = range.array, r.count >= 3, let start = r[0].int, let end = r[1].int,
+                      (start...end).contains(Int(slot.rawValue)), let port = r[2].array?[1].int,
+                      let owner = nodes.first(where: { $0.port == port }) else { continue }
+                return owner
+            }
+        }
+        throw RedisConfigurationError("no node serves slot \(slot)")
+    }
+
+    private func primariesNow() throws -> [Node] {
+        guard let any = nodes.first(where: { $0.pid > 0 }) else { return [] }
+        let ports = primaryPorts(try Self.connect(any.port))
+        return nodes.filter { ports.contains($0.port) }
+    }
+
+    private func replicaNow(of primary: Node) throws -> Node {
+        for node in nodes where node.pid > 0 && node.port != primary.port {
+            let info = try Self.connect(node.port).send(RedisCommand("INFO", "replication")).string ?? ""
+            if info.contains("role:slave"), info.contains("master_port:\(primary.port)\r") { return node }
+        }
+        throw RedisConfigurationError("\(primary.address) has no replica")
+    }
+
+    /// Sends one command to one node on a private connection (run it off the cooperative pool:
+    /// ``command(_:_:)`` does).
+    public static func connect(_ port: Int) throws -> RedisConnection {
+        try RedisConnection(configuration: RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), connectTimeout: 1, commandTimeout: 5))
+    }
+
+    /// One command to the node at `port`, on a private connection and a thread of its own (hiredis
+    /// blocks; the test's task only awaits).
+    public func command(_ port: Int, _ args: String...) async throws -> RESPValue {
+        let command = RedisCommand(args[0], Array(args.dropFirst()))
+        return try await Self.offPool { try Self.connect(port).send(command) }
+    }
+
+    /// Runs blocking work on a new thread and awaits its result.
+    public static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            Thread { c.resume(with: Result { try work() }) }.start()
+        }
+    }
+
+    private static func waitFor(_ port: Int, timeout: Double, _ ready: (RedisConnection) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let conn = try? connect(port), ready(conn) { return }
+            usleep(20_000)
+        }
+        throw RedisConfigurationError("redis-server on port \(port) did not answer within \(timeout) s")
+    }
+
+    /// Ports handed to clusters of this process: suites run in parallel, and a port found free is
+    /// not bound until its redis-server starts.
+    private static let reserved = Mutex<Set<Int>>([])
+
+    /// `n` loopback ports that are free, and whose cluster bus port (+10000) is free too.
+    private static func freePorts(_ n: Int) throws -> [Int] {
+        var ports: [Int] = []
+        var candidate = 20000 + Int.random(in: 0..<9000)
+        var tries = 0
+        while ports.count < n {
+            tries += 1
+            if tries > 20000 { throw RedisConfigurationError("no free ports for a test cluster") }
+            candidate = candidate >= 29999 ? 20000 : candidate + 1
+            guard isFree(candidate), isFree(candidate + 10000) else { continue }
+            if reserved.withLock({ $0.insert(candidate).inserted }) { ports.append(candidate) }
+        }
+        return ports
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static func findTool(_ name: String) throws -> String {
+        for dir in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] where FileManager.default.isExecutableFile(atPath: dir + "/" + name) {
+            return dir + "/" + name
+        }
+        throw RedisConfigurationError("\(name) is not installed (apt-get install redis-server redis-tools)")
+    }
+}

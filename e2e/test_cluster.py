@@ -1,0 +1,149 @@
+"""Issue 14: the same data set gives identical answers on a plain Redis and on a Redis Cluster.
+
+One deployment is a plain redis-server with one front and one worker; the other is a private
+3-primary, 3-replica cluster with two fronts and two workers, the batches spread over both fronts
+(and some sent twice, to both). Nothing is configured for the cluster but the URL: `insights serve`
+and `insights worker` find it. Every endpoint is then compared field by field.
+"""
+import json
+import random
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from service import Cluster, Front, Insights, Redis, wait_until
+
+AGENTS = [f"cl-{name}" for name in ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell")]
+SESSIONS = 30
+INTENTS = ["billing", "book_flight", "cancel", "greeting", "refund"]
+HOUR = 3_600_000
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def generate(now_ms: int):
+    """Sessions over the last 3 days, the newest ending 2 h ago (all finalize with a 1 h timeout):
+    every event type, entities, workflows, api calls, errors, feedback, escalations, low confidence."""
+    rng = random.Random(14)
+    events, dropped = [], {}
+    for agent in AGENTS:
+        dropped[agent] = 0
+        for s in range(SESSIONS):
+            sid = f"{agent}-s{s}"
+            t = now_ms - 72 * HOUR + s * (70 * HOUR) // SESSIONS + rng.randint(0, 600_000)
+            seq = [("conversation_start", {}, {})]
+            for _ in range(rng.randint(1, 4)):
+                intent = rng.choice(INTENTS)
+                conf = round(rng.uniform(0.3, 0.99), 2)
+                seq += [("user_message", {"text": "hi"}, {}),
+                        ("intent_classified", {}, {"intent": intent, "confidence": conf}),
+                        ("bot_response", {}, {"response_time_ms": rng.randint(50, 2500)})]
+                if rng.random() < 0.3:
+                    seq.append(("entity_extracted", {"entities": {"city": "Paris"}}, {}))
+            if rng.random() < 0.4:
+                seq.append(("workflow_started", {"workflow": "payment"}, {}))
+                seq.append((rng.choice(["workflow_completed", "workflow_failed"]), {"workflow": "payment"},
+                            {"duration_ms": rng.randint(100, 5000)}))
+            if rng.random() < 0.3:
+                seq.append(("api_call", {"endpoint": "/crm", "status_code": rng.choice([200, 200, 503])},
+                            {"duration_ms": rng.randint(5, 900)}))
+            if rng.random() < 0.1:
+                seq.append(("error", {"code": "E42"}, {}))
+            if rng.random() < 0.3:
+                seq.append(("user_feedback", {"rating": rng.randint(1, 5)}, {}))
+            if rng.random() < 0.15:
+                seq.append(("custom", {"escalated_to_human": True}, {}))
+            if rng.random() < 0.6:
+                seq.append(("conversation_end", {}, {}))
+            else:
+                dropped[agent] += 1
+            for i, (etype, data, extra) in enumerate(seq):
+                events.append({"event_id": f"{sid}-e{i}", "agent_id": agent, "session_id": sid, "event_type": etype,
+                               "timestamp": iso(t + i * 7000), "user_id": f"u{s % 7}", "channel": rng.choice(["web", "voice"]),
+                               "data": data, **extra})
+    rng.shuffle(events)
+    return events, dropped
+
+
+@pytest.fixture
+def deployments():
+    plain_redis, cluster = Redis(), Cluster()
+    plain = [Front(plain_redis.url)]
+    fronts = [Front(cluster.url), Front(cluster.url)]
+    workers = [Insights("worker", "--redis-url", plain_redis.url, "--session-timeout", "3600")]
+    workers += [Insights("worker", "--redis-url", cluster.url, "--session-timeout", "3600") for _ in range(2)]
+    yield plain, fronts, workers, cluster
+    for p in workers + plain + fronts:
+        p.stop()
+    plain_redis.close()
+    cluster.close()
+
+
+def endpoints(now_ms: int, sessions: list[tuple[str, str]]) -> list[str]:
+    week = f"&start_date={iso(now_ms - 7 * 24 * HOUR)}&end_date={iso(now_ms + 60_000)}"
+    day = f"&start_date={iso(now_ms - 30 * HOUR)}&end_date={iso(now_ms - 6 * HOUR)}"
+    paths = ["/api/v1/agents"]
+    for a in AGENTS:
+        for w in ["", week, day]:
+            paths += [f"/api/v1/analytics/conversations/metrics?agent_id={a}{w}",
+                      f"/api/v1/analytics/nlu/metrics?agent_id={a}{w}",
+                      f"/api/v1/analytics/users/drop-off?agent_id={a}{w}",
+                      f"/api/v1/analytics/business/automation-rate?agent_id={a}{w}",
+                      f"/api/v1/analytics/business/cost-savings?agent_id={a}&cost_per_interaction=2.5{w}"]
+        for interval in ["hour", "day"]:
+            paths.append(f"/api/v1/analytics/conversations/timeseries?agent_id={a}&interval={interval}{week}")
+        for timeframe in ["24h", "7d", "30d"]:
+            paths.append(f"/api/v1/analytics/dashboard/overview?agent_id={a}&timeframe={timeframe}")
+    for agent, sid in sessions:
+        paths += [f"/api/v1/analytics/users/journey/{sid}?agent_id={agent}", f"/api/v1/analytics/users/journey/{sid}"]
+    return paths
+
+
+def test_a_cluster_answers_exactly_as_a_plain_redis(deployments):
+    plain, fronts, _, cluster = deployments
+    now = int(time.time() * 1000)
+    events, dropped = generate(now)
+    batches = [events[i:i + 200] for i in range(0, len(events), 200)]
+    for i, batch in enumerate(batches):
+        status, body = plain[0].post_events(batch)
+        assert status == 200 and not body["rejected"] and body["accepted"] == len(batch), body
+        status, body = fronts[i % 2].post_events(batch)
+        assert status == 200 and not body["rejected"] and body["accepted"] == len(batch), body
+    # Retries through the other front: exact de-dup on the cluster too.
+    for i, batch in enumerate(batches[:3]):
+        status, body = fronts[(i + 1) % 2].post_events(batch)
+        assert status == 200 and body["accepted"] == 0 and body["duplicates"] == len(batch), body
+
+    def settled(front):
+        s = front.get_json("/api/v1/status")
+        if s["lag"] or s["pending"]:
+            return False
+        return all(front.get_json(f"/api/v1/analytics/users/drop-off?agent_id={a}")["total_incomplete_sessions"]
+                   == dropped[a] for a in AGENTS)
+
+    for f in plain + fronts:
+        wait_until(lambda f=f: settled(f), 90, f"every session finalized behind {f.base}")
+
+    # The agents' keys are spread over the three primaries.
+    holding = [p for p in cluster.primary_ports() if int(cluster.cli(p, "DBSIZE")) > 0]
+    assert len(holding) == 3, holding
+
+    rng = random.Random(7)
+    sample = [(a, f"{a}-s{rng.randrange(SESSIONS)}") for a in AGENTS for _ in range(3)]
+    paths = endpoints(now, sample)
+    differences = []
+    for path in paths:
+        expected = plain[0].get_json(path)
+        for f in fronts:
+            got = f.get_json(path)
+            if got != expected:
+                differences.append((path, f.base, json.dumps(expected, sort_keys=True)[:400], json.dumps(got, sort_keys=True)[:400]))
+    assert not differences, f"{len(differences)} of {len(paths) * 2} answers differ; first: {differences[:3]}"
+    # The comparison compares something: every agent has its conversations and its dropped sessions.
+    for a in AGENTS:
+        m = plain[0].get_json(f"/api/v1/analytics/conversations/metrics?agent_id={a}")
+        assert m["total_conversations"] == SESSIONS
+        assert plain[0].get_json(f"/api/v1/analytics/users/drop-off?agent_id={a}")["total_incomplete_sessions"] == dropped[a] > 0
