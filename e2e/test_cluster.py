@@ -7,12 +7,16 @@ and `insights worker` find it. Every endpoint is then compared field by field.
 """
 import json
 import random
+import shutil
+import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
-from service import Cluster, Front, Insights, Redis, wait_until
+from service import Cluster, Front, Insights, Redis, free_port, wait_until
 
 AGENTS = [f"cl-{name}" for name in ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell")]
 SESSIONS = 30
@@ -147,3 +151,49 @@ def test_a_cluster_answers_exactly_as_a_plain_redis(deployments):
         m = plain[0].get_json(f"/api/v1/analytics/conversations/metrics?agent_id={a}")
         assert m["total_conversations"] == SESSIONS
         assert plain[0].get_json(f"/api/v1/analytics/users/drop-off?agent_id={a}")["total_incomplete_sessions"] == dropped[a] > 0
+
+
+def test_replica_acks_refuse_a_batch_no_replica_confirmed():
+    """`insights serve --replica-acks 1`: without a replica the batch is written but not acknowledged
+    (503 with a JSON body and Retry-After); once a replica is attached the retry is answered 200 and
+    counts the events once."""
+    primary = Redis()
+    front = Front(primary.url, "--replica-acks", "1", "--replica-ack-timeout-ms", "1000")
+    replica_dir = None
+    replica = None
+    try:
+        now = int(time.time() * 1000)
+        batch = [{"event_id": f"ra-{i}", "agent_id": "ra", "session_id": "ra-s", "event_type": "user_message",
+                  "timestamp": iso(now - 1000 + i)} for i in range(5)]
+        status, headers, body = front.request("POST", "/api/v1/events", json.dumps(batch).encode(),
+                                              {"Content-Type": "application/json"})
+        assert status == 503, (status, body)
+        assert headers.get("Retry-After") == "1"
+        err = json.loads(body)
+        assert err["error"] == "redis unavailable" and "replica" in err["detail"], err
+        # Written on the primary all the same (not acknowledged is not the same as not written).
+        assert primary.client().xlen("ins:{ra}:stream") == 5
+
+        # A replica of the primary (over TCP: give the primary a port).
+        port = free_port()
+        primary.cli("CONFIG", "SET", "port", str(port))
+        replica_dir = Path(tempfile.mkdtemp(prefix="insights-e2e-replica-"))
+        replica = subprocess.Popen(["redis-server", "--port", str(free_port()), "--dir", str(replica_dir),
+                                    "--save", "", "--replicaof", "127.0.0.1", str(port),
+                                    "--logfile", str(replica_dir / "redis.log")],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: primary.cli("WAIT", "1", "100") == "1", 20, "the replica in sync and acknowledging")
+        status, body = front.post_events(batch)
+        assert status == 200 and body["accepted"] == 0 and body["duplicates"] == 5, body
+        more = [{**e, "event_id": e["event_id"] + "-b"} for e in batch]
+        status, body = front.post_events(more)
+        assert status == 200 and body["accepted"] == 5, body
+    finally:
+        front.stop()
+        if replica:
+            replica.terminate()
+            replica.wait(10)
+        primary.close()
+        if replica_dir:
+            shutil.rmtree(replica_dir, ignore_errors=True)
+

@@ -27,6 +27,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Script calls pipelined per round trip.")
     var pipelineDepth: Int = 4
 
+    @Option(help: "Replicas that must confirm each batch (WAIT) before the tracker drops it (0 = none).")
+    var replicaAcks: Int = 0
+
     @Option(help: "Event id / session prefix of the generated workload (default: random).")
     var prefix: String?
 
@@ -113,6 +116,7 @@ struct Bench: AsyncParsableCommand {
                     var config = TrackerConfiguration()
                     config.batchSize = batchSize
                     config.pipelineDepth = pipelineDepth
+                    config.replicaAcks = replicaAcks > 0 ? ReplicaAcks(replicas: replicaAcks) : nil
                     config.capacity = 50_000
                     let tracker = try Tracker(client: client, configuration: config)
                     for e in share { try await tracker.track(e) }

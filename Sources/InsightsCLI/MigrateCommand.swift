@@ -13,7 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
         abstract: "Convert a Redis holding the storage format before issue 13 (stop ingest and workers first)."
     )
 
-    @Option(help: "Redis URL (redis://[user:pass@]host:port[/db] or unix:///path). Env: INSIGHTS_REDIS_URL.")
+    @Option(help: "Redis URL (redis://[user:pass@]host:port[,host:port…][/db] or unix:///path; several host:port = seeds of a Redis Cluster). Env: INSIGHTS_REDIS_URL.")
     var redisURL: String = ProcessInfo.processInfo.environment["INSIGHTS_REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
     @Option(help: "The worker group whose acknowledged entries are dropped and pending ones converted.")

@@ -34,6 +34,7 @@ struct RunCommand: AsyncParsableCommand {
     var noDemo = false
 
     @OptionGroup var auth: AuthOptions
+    @OptionGroup var replication: ReplicationOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -73,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
 
         var serverConfig = ServerConfiguration(host: host, port: port)
         serverConfig.apiKeys = apiKeys
+        serverConfig.replicaAcks = replication.replicaAcksSetting
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
               + (demo ? "; the simulator feeds agent 'demo'" : ""))

@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the analytics API and HTTP ingest (no workers)."
     )
 
-    @Option(help: "Redis URL (redis://[user:pass@]host:port[/db] or unix:///path). Env: INSIGHTS_REDIS_URL.")
+    @Option(help: "Redis URL (redis://[user:pass@]host:port[,host:port…][/db] or unix:///path); several host:port = seeds of a Redis Cluster. Env: INSIGHTS_REDIS_URL.")
     var redisURL: String = ProcessInfo.processInfo.environment["INSIGHTS_REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
     @Option(help: "Address to listen on. Env: INSIGHTS_HOST.")
@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     var streamCap: Int = EventIngestor.defaultStreamCap
 
     @OptionGroup var auth: AuthOptions
+    @OptionGroup var replication: ReplicationOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -39,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         var serverConfig = ServerConfiguration(host: host, port: port)
         serverConfig.streamCap = streamCap
         serverConfig.apiKeys = apiKeys
+        serverConfig.replicaAcks = replication.replicaAcksSetting
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         logger.info("serving", metadata: ["address": "http://\(host):\(port)", "redis": "\(client.configuration.redactedDescription)"])
         // runService stops on SIGINT/SIGTERM: stop accepting, finish in-flight requests.

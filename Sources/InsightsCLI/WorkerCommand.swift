@@ -13,7 +13,7 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Consume the event streams: journeys, session outcomes, drop-off, automation."
     )
 
-    @Option(help: "Redis URL (redis://[user:pass@]host:port[/db] or unix:///path). Env: INSIGHTS_REDIS_URL.")
+    @Option(help: "Redis URL (redis://[user:pass@]host:port[,host:port…][/db] or unix:///path; several host:port = seeds of a Redis Cluster). Env: INSIGHTS_REDIS_URL.")
     var redisURL: String = ProcessInfo.processInfo.environment["INSIGHTS_REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
     @Option(help: "Seconds of event time after which an idle session counts as dropped.")

@@ -28,7 +28,8 @@ public func buildRouter(
     _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
 ) throws -> Router<AppRequestContext> {
     let query = MetricsQuery(client: client, retention: config.retention)
-    let ingestor = try EventIngestor(client: client, luaDirectory: config.luaDirectory ?? ScriptLocator.luaDirectory(), streamCap: config.streamCap)
+    let ingestor = try EventIngestor(client: client, luaDirectory: config.luaDirectory ?? ScriptLocator.luaDirectory(), streamCap: config.streamCap,
+                                     replicaAcks: config.replicaAcks)
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: JSONErrorMiddleware(logger: logger))

@@ -94,6 +94,10 @@ struct EventsController<Context: RequestContext>: Sendable {
         } catch let e as RedisConnectionError {
             // Nothing is claimed accepted; a retry is safe (the script drops event_ids already seen).
             throw APIError.redisUnavailable(e.message)
+        } catch let e as ReplicationError {
+            // Written to the primary, not confirmed by enough replicas: not acknowledged (a failover
+            // could lose it). The client's retry is exact: events already stored count as duplicates.
+            throw APIError.redisUnavailable(e.description)
         } catch let e as StreamFullError {
             // An agent's stream is at its cap (workers down or far behind): nothing is claimed
             // accepted; the client retries later and already-written events count as duplicates.

@@ -1,6 +1,7 @@
 import InsightsModel
 import InsightsQuery
 import InsightsTracker
+import RedisClient
 
 /// How the HTTP front is set up (`insights serve`).
 public struct ServerConfiguration: Sendable {
@@ -19,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var luaDirectory: String?
     /// The most entries one agent's stream may hold; ingest past it answers 503 (docs/keys.md). 0 = no cap.
     public var streamCap: Int = EventIngestor.defaultStreamCap
+    /// Replicas that must confirm a batch before ingest answers 2xx (``EventIngestor/replicaAcks``); fewer → 503.
+    public var replicaAcks: ReplicaAcks?
     /// A request (head, body and end) must be received in full within this time of the connection
     /// opening or of the previous response; else 408 / the connection is closed (`RequestDeadlineHandler`).
     public var requestReadTimeout: Duration = .seconds(10)

@@ -44,6 +44,9 @@ public struct EventIngestor: Sendable {
     /// The most entries one agent's stream may hold; a batch that would go past it is refused
     /// (``StreamFullError``), never trimmed. 0 = no cap. Default ``defaultStreamCap``.
     public let streamCap: Int
+    /// Replicas that must hold a batch before it is acknowledged (`WAIT` after the batch, on the same
+    /// connection); nil = acknowledged once the primary has it (docs/reliability.md, "Replication").
+    public let replicaAcks: ReplicaAcks?
     private let knownAgents = AgentRegistry()
 
     /// 5 million entries: far above a healthy backlog (workers trim what they acknowledged),
@@ -55,18 +58,21 @@ public struct EventIngestor: Sendable {
     public static let defaultBatchSize = 500
 
     public init(client: RedisClient, luaDirectory: String = ScriptLocator.luaDirectory(), retention: Retention = .default, batchSize: Int = EventIngestor.defaultBatchSize,
-                streamCap: Int = EventIngestor.defaultStreamCap) throws {
+                streamCap: Int = EventIngestor.defaultStreamCap, replicaAcks: ReplicaAcks? = nil) throws {
         self.client = client
         self.script = try RedisScript(concatenating: ["common", "ingest"], directory: luaDirectory)
         self.retention = retention
         self.batchSize = max(1, batchSize)
         self.streamCap = max(0, streamCap)
+        self.replicaAcks = replicaAcks
     }
 
     /// Ingests events (already validated, each with an agent id). Order within an agent is kept.
     /// - Throws: ``RedisConnectionError`` (nothing or part was written; retrying is safe),
     ///   ``StreamFullError`` if an agent's stream is at its cap (other batches of the call may
-    ///   have been written; retrying later is safe), ``RedisCommandError`` if the script refused a batch.
+    ///   have been written; retrying later is safe), ``ReplicationError`` if ``replicaAcks`` are required
+    ///   and fewer replicas confirmed (written to the primary only; retrying is safe),
+    ///   ``RedisCommandError`` if the script refused a batch.
     public func ingest(_ events: [AnalyticsEvent]) async throws -> IngestResult {
         if events.isEmpty { return IngestResult() }
         var byAgent: [String: [AnalyticsEvent]] = [:]
@@ -90,7 +96,7 @@ public struct EventIngestor: Sendable {
             knownAgents.insert(newAgents)
         }
         var total = IngestResult()
-        let replies = try await client.evaluate(script, calls)
+        let replies = try await client.evaluate(script, calls, replicaAcks: replicaAcks)
         // A full stream is reported only after every reply was read (the other batches were written).
         for reply in replies {
             if case .error(let message) = reply, message.hasPrefix("STREAMFULL ") { throw StreamFullError(message: message) }

@@ -38,7 +38,8 @@ public actor Tracker {
                 luaDirectory: String = ScriptLocator.luaDirectory(), logger: Logger = Logger(label: "insights.tracker")) throws {
         self.configuration = configuration
         self.ingestor = try EventIngestor(client: client, luaDirectory: luaDirectory, retention: retention,
-                                          batchSize: configuration.batchSize, streamCap: configuration.streamCap)
+                                          batchSize: configuration.batchSize, streamCap: configuration.streamCap,
+                                          replicaAcks: configuration.replicaAcks)
         self.logger = logger
     }
 

@@ -1,3 +1,5 @@
+import RedisClient
+
 /// Tuning of a ``Tracker``.
 public struct TrackerConfiguration: Sendable {
     /// What `track` does when the buffer is full.
@@ -27,6 +29,9 @@ public struct TrackerConfiguration: Sendable {
     /// The most entries one agent's stream may hold (``EventIngestor/streamCap``; 0 = no cap).
     /// A batch refused because the stream is full is kept and retried with the same back-off.
     public var streamCap: Int = EventIngestor.defaultStreamCap
+    /// Replicas that must confirm a batch before the tracker drops its copy (``EventIngestor/replicaAcks``);
+    /// a batch confirmed by fewer is kept and retried (nil: the primary's reply is enough).
+    public var replicaAcks: ReplicaAcks?
 
     public init(defaultAgentID: String? = nil) {
         self.defaultAgentID = defaultAgentID

@@ -184,7 +184,7 @@ final class ClusterRouter: Sendable {
     // MARK: Commands
 
     /// One command, routed by slot, with redirections followed; the final reply, error replies included.
-    func execute(_ command: RedisCommand, script: RedisScript?) async throws -> RESPValue {
+    func execute(_ command: RedisCommand, options: RedisClient.CallOptions) async throws -> RESPValue {
         await refreshIfDue()
         var target = endpoint(for: command.slot)
         var asking = false
@@ -193,7 +193,7 @@ final class ClusterRouter: Sendable {
             let reply: RESPValue
             do {
                 reply = try await pool(address: target).withConnection { [asking] conn in
-                    try RedisClient.run([command], script: script, asking: asking, on: conn)[0]
+                    try RedisClient.run([command], options: options, asking: asking, on: conn)[0]
                 }
             } catch let error as RedisConnectionError {
                 markStale()
@@ -229,8 +229,8 @@ final class ClusterRouter: Sendable {
     }
 
     /// The commands split by node, one pipeline per node run concurrently, replies reassembled in
-    /// the caller's order; any reply that is a redirection is re-sent alone with ``execute(_:script:)``.
-    func pipeline(_ commands: [RedisCommand], script: RedisScript?) async throws -> [RESPValue] {
+    /// the caller's order; any reply that is a redirection is re-sent alone with ``execute(_:options:)``.
+    func pipeline(_ commands: [RedisCommand], options: RedisClient.CallOptions) async throws -> [RESPValue] {
         await refreshIfDue()
         var groups: [RedisConfiguration.Endpoint: [Int]] = [:]
         for (i, c) in commands.enumerated() { groups[endpoint(for: c.slot), default: []].append(i) }
@@ -238,7 +238,7 @@ final class ClusterRouter: Sendable {
         do {
             if groups.count == 1, let (node, indices) = groups.first {
                 let batch = indices.map { commands[$0] }
-                let r = try await pool(address: node).withConnection { try RedisClient.run(batch, script: script, asking: false, on: $0) }
+                let r = try await pool(address: node).withConnection { try RedisClient.run(batch, options: options, asking: false, on: $0) }
                 for (i, reply) in zip(indices, r) { replies[i] = reply }
             } else {
                 try await withThrowingTaskGroup(of: ([Int], [RESPValue]).self) { group in
@@ -246,7 +246,7 @@ final class ClusterRouter: Sendable {
                         let batch = indices.map { commands[$0] }
                         let pool = pool(address: node)
                         group.addTask {
-                            (indices, try await pool.withConnection { try RedisClient.run(batch, script: script, asking: false, on: $0) })
+                            (indices, try await pool.withConnection { try RedisClient.run(batch, options: options, asking: false, on: $0) })
                         }
                     }
                     for try await (indices, r) in group {
@@ -260,7 +260,7 @@ final class ClusterRouter: Sendable {
         }
         for i in replies.indices {
             if case .error(let message) = replies[i], ClusterRedirect(message) != nil {
-                replies[i] = try await execute(commands[i], script: script)
+                replies[i] = try await execute(commands[i], options: options)
             }
         }
         return replies

@@ -44,7 +44,7 @@ public final class RedisClient: Sendable {
     /// Sends one command. Error replies throw ``RedisCommandError``.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await execute(command, script: nil).get()
+        try await execute(command, options: CallOptions()).get()
     }
 
     /// Sends one command without keys built from text arguments: `try await client.send("PING")`.
@@ -74,7 +74,7 @@ public final class RedisClient: Sendable {
     /// keep their order (they go to one node), and a command redirected by the cluster is re-sent
     /// to the new owner after the rest of its node's batch.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
-        try await pipeline(commands, script: nil)
+        try await pipeline(commands, options: CallOptions())
     }
 
     /// Runs the commands as one `MULTI`/`EXEC` transaction and returns `EXEC`'s replies (one per
@@ -145,7 +145,15 @@ public final class RedisClient: Sendable {
     /// Pipelines several calls of one script. Calls answered `NOSCRIPT` did not run, so they
     /// are re-sent on the same connection as `EVAL` with the source; other error replies stay in place.
     public func evaluate(_ script: RedisScript, _ commands: [RedisCommand]) async throws -> [RESPValue] {
-        try await pipeline(commands, script: script)
+        try await pipeline(commands, options: CallOptions(script: script))
+    }
+
+    /// ``evaluate(_:_:)-([RedisCommand])``, then `WAIT` on every connection that ran a call, so the
+    /// calls' writes are on `replicaAcks.replicas` replicas of their primary before this returns.
+    /// - Throws: ``ReplicationError`` when fewer replicas acknowledged within the timeout (the writes
+    ///   are on the primary and may be lost in a failover: treat the calls as not acknowledged and retry).
+    public func evaluate(_ script: RedisScript, _ commands: [RedisCommand], replicaAcks: ReplicaAcks?) async throws -> [RESPValue] {
+        try await pipeline(commands, options: CallOptions(script: script, replicaAcks: replicaAcks))
     }
 
     // MARK: Every node
@@ -228,24 +236,24 @@ public final class RedisClient: Sendable {
     }
 
     /// One command, with redirections followed; the reply, error replies included.
-    private func execute(_ command: RedisCommand, script: RedisScript?) async throws -> RESPValue {
+    private func execute(_ command: RedisCommand, options: CallOptions) async throws -> RESPValue {
         try command.checkSingleSlot()
         switch try await resolve() {
         case .single(let pool):
-            return try await pool.withConnection { conn in try Self.run([command], script: script, asking: false, on: conn)[0] }
+            return try await pool.withConnection { conn in try Self.run([command], options: options, asking: false, on: conn)[0] }
         case .cluster:
-            return try await router.execute(command, script: script)
+            return try await router.execute(command, options: options)
         }
     }
 
-    private func pipeline(_ commands: [RedisCommand], script: RedisScript?) async throws -> [RESPValue] {
+    private func pipeline(_ commands: [RedisCommand], options: CallOptions) async throws -> [RESPValue] {
         if commands.isEmpty { return [] }
         for c in commands { try c.checkSingleSlot() }
         switch try await resolve() {
         case .single(let pool):
-            return try await pool.withConnection { conn in try Self.run(commands, script: script, asking: false, on: conn) }
+            return try await pool.withConnection { conn in try Self.run(commands, options: options, asking: false, on: conn) }
         case .cluster:
-            return try await router.pipeline(commands, script: script)
+            return try await router.pipeline(commands, options: options)
         }
     }
 
@@ -257,25 +265,38 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Pipelines `commands` on `conn` (each after `ASKING` when `asking`); calls of `script`
+    /// How a call is sent: the script its `EVALSHA`s belong to (for `NOSCRIPT`), and whether to wait
+    /// for replicas after it.
+    struct CallOptions: Sendable {
+        var script: RedisScript?
+        var replicaAcks: ReplicaAcks?
+    }
+
+    /// Pipelines `commands` on `conn` (each after `ASKING` when `asking`); calls of the script
     /// answered `NOSCRIPT` are re-sent at once as `EVAL` with the source, which caches it again.
     /// (`SCRIPT LOAD` then `EVALSHA` would leave a window: a `SCRIPT FLUSH` between the two
-    /// answers `NOSCRIPT` a second time.)
-    static func run(_ commands: [RedisCommand], script: RedisScript?, asking: Bool, on conn: RedisConnection) throws -> [RESPValue] {
+    /// answers `NOSCRIPT` a second time.) With `replicaAcks`, `WAIT` follows on the same connection.
+    static func run(_ commands: [RedisCommand], options: CallOptions, asking: Bool, on conn: RedisConnection) throws -> [RESPValue] {
         func send(_ batch: [RedisCommand]) throws -> [RESPValue] {
             guard asking else { return try conn.pipeline(batch) }
             let replies = try conn.pipeline(batch.flatMap { [RedisCommand("ASKING"), $0] })
             return stride(from: 1, to: replies.count, by: 2).map { replies[$0] }
         }
         var replies = try send(commands)
-        guard let script else { return replies }
-        let missing = replies.indices.filter {
-            if case .error(let m) = replies[$0] { return m.hasPrefix("NOSCRIPT") }
-            return false
+        if let script = options.script {
+            let missing = replies.indices.filter {
+                if case .error(let m) = replies[$0] { return m.hasPrefix("NOSCRIPT") }
+                return false
+            }
+            if !missing.isEmpty {
+                let retried = try send(missing.map { script.inline(commands[$0]) })
+                for (i, reply) in zip(missing, retried) { replies[i] = reply }
+            }
         }
-        if !missing.isEmpty {
-            let retried = try send(missing.map { script.inline(commands[$0]) })
-            for (i, reply) in zip(missing, retried) { replies[i] = reply }
+        if let acks = options.replicaAcks, replies.contains(where: { if case .error = $0 { false } else { true } }) {
+            let reply = try conn.send(RedisCommand("WAIT", String(acks.replicas), String(acks.timeoutMs)))
+            guard let count = try reply.get().int else { throw RedisCommandError(message: "ERR unexpected WAIT reply: \(reply)") }
+            if count < acks.replicas { throw ReplicationError(acknowledged: count, required: acks) }
         }
         return replies
     }

@@ -74,3 +74,33 @@ public struct RedisConfigurationError: Error, Sendable, Equatable, CustomStringC
     public init(_ message: String) { self.message = message }
     public var description: String { "invalid Redis configuration: \(message)" }
 }
+
+/// How many replicas must have a batch's writes before it counts as acknowledged (`WAIT`).
+public struct ReplicaAcks: Sendable, Equatable {
+    /// Replicas of the batch's primary that must acknowledge (1 ... the number of replicas).
+    public var replicas: Int
+    /// How long to wait for them, in milliseconds (below the command timeout).
+    public var timeoutMs: Int
+
+    public init(replicas: Int, timeoutMs: Int = 1000) {
+        self.replicas = replicas
+        self.timeoutMs = timeoutMs
+    }
+}
+
+/// `WAIT` returned fewer replicas than required: the writes are on the primary only (a crash of it
+/// before replication loses them). The call is not acknowledged; retrying it is safe where the
+/// writes are idempotent (ingest drops event ids it has seen).
+public struct ReplicationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let acknowledged: Int
+    public let required: ReplicaAcks
+
+    public init(acknowledged: Int, required: ReplicaAcks) {
+        self.acknowledged = acknowledged
+        self.required = required
+    }
+
+    public var description: String {
+        "only \(acknowledged) of \(required.replicas) replica(s) acknowledged the writes within \(required.timeoutMs) ms (WAIT)"
+    }
+}
