@@ -36,8 +36,10 @@ $(VENV)/.installed: e2e/requirements.txt bench/requirements.txt
 e2e: venv
 	cd e2e && $(VENV)/bin/python -m pytest -q
 
-# Chaos suite (issue 7): kill -9 workers, duplicate batches, SIGSTOP/kill -9 of Redis, SCRIPT FLUSH, the stream
-# cap, poison entries; the ledger of acknowledged events must match Redis exactly (docs/reliability.md).
+# Chaos suite (issues 7, 14): kill -9 workers, duplicate batches, SIGSTOP/kill -9 of Redis, SCRIPT FLUSH, the stream
+# cap, poison entries; on a Redis Cluster: failovers, kill -9 of primaries (with and without --replica-acks),
+# resharding live agents, dead consumers on every primary. The ledger of acknowledged events must match
+# Redis exactly (docs/reliability.md).
 # CHAOS_EVENTS=N sets the events per scenario; CHAOS_ARGS="--scenario 4" runs one. Not part of `make test`.
 .PHONY: chaos
 chaos: build venv
@@ -51,6 +53,7 @@ run: build
 # compose/ is validated, not run: no container engine on this machine or CI.
 compose-check: deps
 	docker-compose -f compose/docker-compose.yml config -q
+	docker-compose -f compose/docker-compose.cluster.yml config -q
 
 clean:
 	rm -rf .build

@@ -18,11 +18,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "e2e"))
-from ledger import Ledger, Workload, binary, verify, wait_drained, wire  # noqa: E402
+from ledger import Ledger, Workload, binary, known_ids, verify, wait_drained, wire  # noqa: E402
 import storage  # noqa: E402
-from service import Front, Insights, Redis, wait_until  # noqa: E402
+from service import Cluster as RedisCluster, Front, Insights, Redis, wait_until  # noqa: E402
 
-DEFAULT_EVENTS = {1: 200_000, 2: 30_000, 3: 40_000, 4: 40_000, 5: 30_000, 6: 12_000, 7: 20_000}
+DEFAULT_EVENTS = {1: 200_000, 2: 30_000, 3: 40_000, 4: 40_000, 5: 30_000, 6: 12_000, 7: 20_000,
+                  8: 30_000, 9: 30_000, 10: 30_000, 11: 30_000, 12: 40_000}
 # Workers claim entries of dead consumers after 2 s (default 30 s) so a scenario drains in seconds;
 # sessions idle 60 s (event time, or wall clock: grace 0) are finalized, so outcomes are final.
 WORKER_ARGS = ["--wall-clock-grace-ms", "0", "--claim-idle-ms", "2000",
@@ -146,10 +147,12 @@ class Cluster:
     """redis-server + front + workers for one scenario; every process stopped by PID at the end."""
 
     def __init__(self, name: str, workers: int = 3, appendonly: bool = False, fsync: str = "everysec",
-                 front_args: tuple[str, ...] = (), start_workers: bool = True, session_timeout: int = 60):
+                 front_args: tuple[str, ...] = (), start_workers: bool = True, session_timeout: int = 60,
+                 redis_cluster: bool = False):
         self.name = name
         self.session_timeout = session_timeout
-        self.redis = Redis(appendonly=appendonly, fsync=fsync)
+        # A plain redis-server, or a private Redis Cluster (3 primaries, 3 replicas) for scenarios 8-12.
+        self.redis = RedisCluster() if redis_cluster else Redis(appendonly=appendonly, fsync=fsync)
         self.log_dir = self.redis.dir / "logs"
         self.log_dir.mkdir()
         self.front = Front(self.redis.url, *front_args)
@@ -157,6 +160,7 @@ class Cluster:
         self.workers: list[Insights] = []
         self.kills = 0
         self.orphaned = 0  # pending entries left by killed workers
+        self.orphaned_by_agent: dict[str, int] = {}
         if start_workers:
             self.start_workers()
 
@@ -181,6 +185,7 @@ class Cluster:
             for cons in summary.get("consumers") or []:
                 if f"-{victim.proc.pid}-" in cons["name"]:
                     self.orphaned += int(cons["pending"])
+                    self.orphaned_by_agent[a] = self.orphaned_by_agent.get(a, 0) + int(cons["pending"])
         self.workers.remove(victim)
         self.start_workers(1)
 
@@ -221,8 +226,12 @@ class Cluster:
 def run_scenario(n: int, name: str, events: int, fault, *, cluster_kwargs=None, sends: int = 1,
                  threads: int = 4, batch_size: int = 200, timeout: float = 3.0, drain_timeout: float = 180,
                  poison=None, third_send: float = 0.0, require_first_try: bool = False, seed: int = 7,
-                 self_check: bool = False, pace: float = 0.0, quiet_logs: bool = False) -> dict:
-    """The common frame: start, produce while `fault(ctx)` runs, drain, verify."""
+                 self_check: bool = False, pace: float = 0.0, quiet_logs: bool = False, lossy: bool = False) -> dict:
+    """The common frame: start, produce while `fault(ctx)` runs, drain, verify.
+
+    `lossy`: the fault may lose acknowledged events (a primary killed without --replica-acks). The
+    loss is counted (`lost`) and Redis is checked against the acknowledged events that survived:
+    every one of them counted exactly once, nothing counted that was not acknowledged."""
     log(f"scenario {n}: {name} ({events} events)")
     t0 = time.monotonic()
     run_id = f"{n}x{int(time.time()) % 100000}"
@@ -267,7 +276,13 @@ def run_scenario(n: int, name: str, events: int, fault, *, cluster_kwargs=None, 
                 errors = [line for line in p.output().splitlines() if " error insights." in line]
                 if errors:
                     result["mismatches"].append(f"{len(errors)} error lines in {p.log}: {errors[:3]}")
-        bad, figures = verify(c.redis.client(), wl, ledger.snapshot(), ctx["poison"], journey=c.journey_ids)
+        acked = ledger.snapshot()
+        if lossy:
+            survived = known_ids(c.redis.client(), wl.agents)
+            result["lost"] = len(acked - survived)
+            result["notes"].append(f"{result['lost']} acknowledged events lost")
+            acked = acked & survived
+        bad, figures = verify(c.redis.client(), wl, acked, ctx["poison"], journey=c.journey_ids)
         result["mismatches"] += bad
         # Producers retry until a 2xx: every generated event must end up acknowledged.
         never = len(wl.by_id.keys() - ledger.snapshot())

@@ -192,8 +192,11 @@ def drained(r, agents: list[str]) -> tuple[bool, str]:
 
 
 def binary(r):
-    """A client on the same server as `r` that returns bytes (stored values are binary)."""
+    """A client on the same server (or cluster) as `r` that returns bytes (stored values are binary)."""
     import redis as redis_py
+    if isinstance(r, redis_py.RedisCluster):
+        node = r.get_default_node()
+        return redis_py.RedisCluster(host=node.host, port=node.port, decode_responses=False)
     return redis_py.Redis(connection_pool=redis_py.ConnectionPool(
         connection_class=r.connection_pool.connection_class,
         **{**r.connection_pool.connection_kwargs, "decode_responses": False}))

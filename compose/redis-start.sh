@@ -23,6 +23,8 @@ case "$user$password$admin_password" in *[!A-Za-z0-9._~-]*) fail "user and passw
 [ ${#password} -ge 16 ] || fail "INSIGHTS_REDIS_PASSWORD must have at least 16 characters"
 [ "$user" != default ] && [ "$user" != admin ] || fail "INSIGHTS_REDIS_USER may not be default or admin"
 [ -r "$rules_file" ] || fail "cannot read the ACL rules $rules_file"
+# A cluster node's replica authenticates to its primary as admin (docker-compose.cluster.yml).
+[ "${INSIGHTS_REDIS_CLUSTER:-0}" != 1 ] || [ -n "$admin_password" ] || fail "set INSIGHTS_REDIS_ADMIN_PASSWORD: cluster replicas authenticate as admin"
 
 digest() { printf %s "$1" | sha256sum | cut -d ' ' -f 1; }
 rules=$(sed -e 's/#.*//' "$rules_file" | tr '\n\t' '  ')

@@ -151,9 +151,39 @@ class Cluster:
 
     def client(self, decode: bool = True):
         import redis  # redis-py's cluster client, only to inspect keys in tests
-        return redis.RedisCluster(host="127.0.0.1", port=self.ports[0], decode_responses=decode)
+        live = next(p for p, proc in self.procs.items() if proc.poll() is None)
+        return redis.RedisCluster(host="127.0.0.1", port=live, decode_responses=decode)
 
-    def close(self):
+    def node(self, port: int):
+        """A plain redis-py client on one node."""
+        import redis
+        return redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+
+    def owner(self, key: str) -> int:
+        """The port of the primary serving `key`'s slot now."""
+        live = next(p for p, proc in self.procs.items() if proc.poll() is None)
+        n = self.node(live)
+        slot = n.execute_command("CLUSTER", "KEYSLOT", key)
+        for start, end, primary, *_ in n.execute_command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return int(primary[1])
+        raise RuntimeError(f"no node serves slot {slot}")
+
+    def replica_of(self, port: int) -> int:
+        for p, proc in self.procs.items():
+            if p != port and proc.poll() is None:
+                info = self.node(p).info("replication")
+                if info.get("role") == "slave" and int(info.get("master_port", 0)) == port:
+                    return p
+        raise RuntimeError(f"{port} has no replica")
+
+    def kill(self, port: int, sig: int = signal.SIGKILL):
+        proc = self.procs[port]
+        proc.send_signal(sig)
+        proc.wait(10)
+
+    def stop(self):
+        """Stops every node; the directory stays."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.terminate()
@@ -163,6 +193,9 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+    def close(self):
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

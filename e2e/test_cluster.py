@@ -197,3 +197,57 @@ def test_replica_acks_refuse_a_batch_no_replica_confirmed():
         if replica_dir:
             shutil.rmtree(replica_dir, ignore_errors=True)
 
+
+
+def test_insights_run_starts_and_stops_a_local_cluster(tmp_path):
+    """`insights run --cluster 3`: a managed 3-primary cluster under ./.insights/cluster, the front and
+    workers on it; Ctrl-C stops everything, and a second run finds the same data."""
+    from service import INSIGHTS_BIN, REPO
+    import os
+    import signal
+    import urllib.request
+
+    def start():
+        port = free_port()
+        log = open(tmp_path / f"run-{port}.log", "wb")
+        proc = subprocess.Popen([str(INSIGHTS_BIN), "run", "--cluster", "3", "--no-demo", "--port", str(port),
+                                 "--session-timeout", "60"], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "INSIGHTS_LUA_DIR": str(REPO / "lua")})
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: urllib.request.urlopen(base + "/health", timeout=2).status == 200, 60, "insights run --cluster 3")
+        return proc, base
+
+    def stop(proc):
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+
+    def get(base, path):
+        with urllib.request.urlopen(base + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    proc, base = start()
+    try:
+        layout = (tmp_path / ".insights" / "cluster" / "layout").read_text().split()
+        assert len(layout) == 6
+        now = int(time.time() * 1000)
+        events = [{"event_id": f"run-{i}", "agent_id": f"run-{i % 3}", "session_id": f"s{i % 3}", "event_type": "user_message",
+                   "timestamp": iso(now - 5000 + i)} for i in range(30)]
+        req = urllib.request.Request(base + "/api/v1/events", data=json.dumps(events).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert json.loads(r.read())["accepted"] == 30
+        wait_until(lambda: len(get(base, "/api/v1/analytics/users/journey/s1?agent_id=run-1")["journey"]) == 10, 30, "journey")
+        # Every primary of the managed cluster serves slots; redis-cli sees the three.
+        ports = [int(p) for p in layout]
+        nodes = subprocess.run(["redis-cli", "-p", str(ports[0]), "CLUSTER", "NODES"], capture_output=True, text=True).stdout
+        assert sum(1 for line in nodes.splitlines() if "master" in line) == 3
+    finally:
+        stop(proc)
+    # Every node is gone with it.
+    assert all(subprocess.run(["redis-cli", "-p", p, "PING"], capture_output=True, text=True).stdout.strip() != "PONG"
+               for p in layout)
+    proc, base = start()
+    try:
+        assert len(get(base, "/api/v1/analytics/users/journey/s1?agent_id=run-1")["journey"]) == 10
+    finally:
+        stop(proc)

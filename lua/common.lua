@@ -44,6 +44,22 @@ local function call_chunked(cmd, key, fixed, items)
   end
 end
 
+-- On a Redis Cluster, while the agent's slot migrates to another node, a key missing here may
+-- already be on the other node: the script would be refused on it half-way, after some of its
+-- writes (scripts do not roll back), or create a key the migration then collides with. So every
+-- script that touches more keys than it declares first reads a key that never exists
+-- (P .. 'slot-probe', docs/keys.md): during a migration that read is refused, and the script
+-- answers TRYAGAIN before writing anything; RedisClient retries TRYAGAIN with backoff and never
+-- follows ASK with a script (on the importing node, keys not migrated yet would look absent).
+-- Outside a cluster, or with the slot settled, the probe is one EXISTS of a missing key.
+local function slot_settled(prefix)
+  return type(redis.pcall('EXISTS', prefix .. 'slot-probe')) == 'number'
+end
+
+local function slot_migrating(prefix)
+  return redis.error_reply('TRYAGAIN the slot of ' .. prefix .. ' is migrating; nothing was written')
+end
+
 -- The server clock: seconds, and milliseconds.
 local function server_time()
   local t = redis.call('TIME')

@@ -30,6 +30,7 @@ local prefix, group = ARGV[1], ARGV[2]
 if prefix == '' or KEYS[1] ~= prefix .. 'stream' then
   return fail('KEYS[1] must be ARGV[1] .. "stream"')
 end
+if not slot_settled(prefix) then return slot_migrating(prefix) end
 local ttl = {}
 for i = 1, 4 do
   ttl[i] = parse_uint(ARGV[2 + i])

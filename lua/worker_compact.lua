@@ -26,6 +26,7 @@ local prefix, op = ARGV[1], ARGV[2]
 if prefix == '' or KEYS[1] ~= prefix .. 'cq' then
   return fail('KEYS[1] must be ARGV[1] .. "cq"')
 end
+if not slot_settled(prefix) then return slot_migrating(prefix) end
 local _, now_ms = server_time()
 
 if op == 'lease' then

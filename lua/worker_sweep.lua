@@ -20,6 +20,7 @@ local prefix = ARGV[1]
 if prefix == '' or KEYS[1] ~= prefix .. 'idle' then
   return fail('KEYS[1] must be ARGV[1] .. "idle"')
 end
+if not slot_settled(prefix) then return slot_migrating(prefix) end
 local timeout, chunk = parse_uint(ARGV[2]), parse_uint(ARGV[3])
 if timeout == nil or chunk == nil or chunk < 1 then
   return fail('timeout and chunk must be non-negative integers (chunk >= 1)')

@@ -72,7 +72,7 @@ final class ManagedRedis: Sendable {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     }
 
-    private static func ping(_ endpoint: RedisConfiguration.Endpoint) -> Bool {
+    static func ping(_ endpoint: RedisConfiguration.Endpoint) -> Bool {
         let config = RedisConfiguration(endpoint: endpoint, connectTimeout: 0.5, commandTimeout: 1)
         guard let conn = try? RedisConnection(configuration: config) else { return false }
         return (try? conn.send(RedisCommand("PING")).string) == "PONG"
@@ -85,7 +85,7 @@ final class ManagedRedis: Sendable {
         return comm.hasPrefix("redis-server") || comm.hasPrefix("redis-check")
     }
 
-    private static func findServer() throws -> String {
+    static func findServer() throws -> String {
         for dir in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] where FileManager.default.isExecutableFile(atPath: dir + "/redis-server") {
             return dir + "/redis-server"
         }
@@ -112,7 +112,7 @@ final class ManagedRedis: Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    private static func spawn(_ args: [String], output: String) throws -> pid_t {
+    static func spawn(_ args: [String], output: String) throws -> pid_t {
         var pid: pid_t = 0
         var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }

@@ -24,6 +24,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on. Env: INSIGHTS_PORT.")
     var port: Int = ProcessInfo.processInfo.environment["INSIGHTS_PORT"].flatMap(Int.init) ?? 8080
 
+    @Option(help: "Without --redis-url: start a local Redis Cluster of N primaries (3 or more), each with one replica, under ./.insights/cluster/ instead of one redis-server.")
+    var cluster: Int?
+
     @Option(help: "In-process workers.")
     var workers: Int = 2
 
@@ -39,6 +42,7 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+        if let cluster { guard (3...16).contains(cluster) else { throw ValidationError("--cluster must be between 3 and 16 (a cluster needs 3 primaries)") } }
         guard sessionTimeout > 0 else { throw ValidationError("--session-timeout must be positive") }
     }
 
@@ -47,10 +51,15 @@ struct RunCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let apiKeys = try auth.keys(host: host, logger: logger)  // before anything starts: exits non-zero on bad keys or an open non-loopback bind
         let given = redisURL ?? env["INSIGHTS_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let managed = given == nil ? try ManagedRedis() : nil
+        let managedCluster = given == nil && cluster != nil ? try ManagedCluster(primaries: cluster!) : nil
+        defer { managedCluster?.stop() }
+        let managed = given == nil && cluster == nil ? try ManagedRedis() : nil
         defer { managed?.stop() }
-        let url = given ?? managed!.url
+        let url = given ?? managedCluster?.url ?? managed!.url
         if let managed { logger.info("managed redis-server started", metadata: ["url": "\(url)", "log": "\(managed.logPath)"]) }
+        if let managedCluster {
+            logger.info("managed redis cluster started", metadata: ["url": "\(url)", "data": "\(managedCluster.directory)"])
+        }
 
         let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 8)
         if workers > 0 { try await Worker.checkStorage(client: client) }  // data before issue 13: `insights migrate` first

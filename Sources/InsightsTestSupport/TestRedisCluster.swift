@@ -158,6 +158,42 @@ public final class TestRedisCluster: Sendable {
         throw RedisConfigurationError("\(primary.address) has no replica")
     }
 
+    /// A slot migration in progress, as `redis-cli --cluster reshard` runs one.
+    public struct Migration: Sendable {
+        public let slot: HashSlot
+        public let source: Node
+        public let target: Node
+        let targetID: String
+    }
+
+    /// Starts moving `slot` from its owner to another primary: `SETSLOT IMPORTING` on the target,
+    /// `MIGRATING` on the source (no key moved yet).
+    public func beginMigration(of slot: HashSlot) async throws -> Migration {
+        let source = try await owner(of: slot)
+        guard let target = try await primaries().first(where: { $0.port != source.port }) else {
+            throw RedisConfigurationError("no other primary to migrate to")
+        }
+        guard let sourceID = try await command(source.port, "CLUSTER", "MYID").string,
+              let targetID = try await command(target.port, "CLUSTER", "MYID").string else {
+            throw RedisConfigurationError("CLUSTER MYID gave no id")
+        }
+        _ = try await command(target.port, "CLUSTER", "SETSLOT", String(slot.rawValue), "IMPORTING", sourceID).get()
+        _ = try await command(source.port, "CLUSTER", "SETSLOT", String(slot.rawValue), "MIGRATING", targetID).get()
+        return Migration(slot: slot, source: source, target: target, targetID: targetID)
+    }
+
+    /// `MIGRATE`s one key of the migration to its target.
+    public func migrate(_ key: String, in migration: Migration) async throws {
+        _ = try await command(migration.source.port, "MIGRATE", "127.0.0.1", String(migration.target.port), key, "0", "5000").get()
+    }
+
+    /// Ends the migration: the slot is the target's on every primary (`SETSLOT NODE`).
+    public func finish(_ migration: Migration) async throws {
+        for p in try await primaries() {
+            _ = try await command(p.port, "CLUSTER", "SETSLOT", String(migration.slot.rawValue), "NODE", migration.targetID).get()
+        }
+    }
+
     /// Sends one command to one node on a private connection (run it off the cooperative pool:
     /// ``command(_:_:)`` does).
     public static func connect(_ port: Int) throws -> RedisConnection {
@@ -193,30 +229,10 @@ public final class TestRedisCluster: Sendable {
 
     /// `n` loopback ports that are free, and whose cluster bus port (+10000) is free too.
     private static func freePorts(_ n: Int) throws -> [Int] {
-        var ports: [Int] = []
-        var candidate = 20000 + Int.random(in: 0..<9000)
-        var tries = 0
-        while ports.count < n {
-            tries += 1
-            if tries > 20000 { throw RedisConfigurationError("no free ports for a test cluster") }
-            candidate = candidate >= 29999 ? 20000 : candidate + 1
-            guard isFree(candidate), isFree(candidate + 10000) else { continue }
-            if reserved.withLock({ $0.insert(candidate).inserted }) { ports.append(candidate) }
+        guard let ports = LoopbackPorts.forCluster(n, in: 20000...29999, accept: { p in reserved.withLock { $0.insert(p).inserted } }) else {
+            throw RedisConfigurationError("no free ports for a test cluster")
         }
         return ports
-    }
-
-    private static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 
     static func findTool(_ name: String) throws -> String {

@@ -218,6 +218,13 @@ final class ClusterRouter: Sendable {
                 moved(slot: slot, to: to)
                 target = to
             case .ask(let address):
+                if command.isScriptCall {
+                    // Never a script on the importing node: keys not migrated yet would look absent
+                    // there. Wait until the slot is settled (MOVED), like lua/common.lua's probe.
+                    try await Task.sleep(for: Self.backoff(attempt))
+                    target = endpoint(for: command.slot)
+                    continue
+                }
                 target = Self.endpoint(address, near: target) ?? target
                 asking = true
             case .retry:
@@ -301,6 +308,7 @@ enum ClusterRedirect: Equatable {
     /// `MOVED <slot> <host:port>`: the slot lives there now; update the map and resend.
     case moved(slot: Int, address: String)
     /// `ASK <slot> <host:port>`: this one command goes there, after `ASKING` (the slot is migrating).
+    /// Not for a script call: it is retried on the owner until the migration ends (docs/keys.md).
     case ask(address: String)
     /// `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `LOADING`, `READONLY`: the command did not run; retry later.
     case retry

@@ -119,6 +119,13 @@ public struct RedisCommand: Sendable, Equatable {
         return out
     }
 
+    /// `EVALSHA` or `EVAL`.
+    var isScriptCall: Bool {
+        guard let n = lengths.first, n == 4 || n == 7 else { return false }
+        let name = String(decoding: storage[0..<n], as: UTF8.self).uppercased()
+        return name == "EVAL" || name == "EVALSHA"
+    }
+
     /// The command name, upper-cased.
     public var name: String {
         guard let n = lengths.first else { return "" }

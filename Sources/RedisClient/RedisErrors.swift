@@ -17,9 +17,11 @@ public struct RedisCommandError: Error, Sendable, Equatable, CustomStringConvert
 
     /// The server refused the command for a passing reason; the same command can succeed later:
     /// `LOADING` (restarting, reading its AOF/RDB), `BUSY` (a slow script is running), `MASTERDOWN`,
-    /// `READONLY` (a failover in progress), `TRYAGAIN`, `CLUSTERDOWN`. The command did not run.
+    /// `READONLY` (a failover in progress), `TRYAGAIN` (a slot migrating), `CLUSTERDOWN`, and the
+    /// redirections `MOVED` / `ASK` that ``RedisClient`` returns after following too many (a cluster
+    /// still settling). The command did not run.
     public var isTransient: Bool {
-        ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"].contains(code)
+        ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "MOVED", "ASK"].contains(code)
     }
 
     public var description: String { "Redis error: \(message)" }

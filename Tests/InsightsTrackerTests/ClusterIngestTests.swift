@@ -71,4 +71,45 @@ struct ClusterIngestTests {
         let plain = try EventIngestor(client: client)
         #expect(try await plain.ingest(events(agent, 15..<20)) == IngestResult(accepted: 5, duplicates: 0))
     }
+
+    /// MIGRATEs every key of the migrating slot (except `keeping`), as `redis-cli --cluster reshard` does.
+    func migrateAll(_ migration: TestRedisCluster.Migration, keeping: Set<String> = []) async throws {
+        let slot = String(migration.slot.rawValue)
+        let keys = try await cluster.command(migration.source.port, "CLUSTER", "GETKEYSINSLOT", slot, "1000").array?.compactMap(\.string) ?? []
+        for key in keys where !keeping.contains(key) { try await cluster.migrate(key, in: migration) }
+    }
+
+    /// Half the slot moved when the batch arrives: either the stream (the script's declared key) is
+    /// still on the source and counters and sessions are on the target, or the other way round. The
+    /// script may run neither on the source (it would miss keys half-way) nor, after ASK, on the
+    /// target (keys not migrated yet would look absent there).
+    @Test(arguments: [false, true])
+    func ingestWaitsOutASlotMigrationAndWritesNothingHalfway(streamFirst: Bool) async throws {
+        let agent = "moving"
+        let keys = AgentKeys(agent)
+        let slot = HashSlot(key: keys.stream)
+        let ingestor = try EventIngestor(client: client)
+        #expect(try await ingestor.ingest(events(agent, 0..<10)) == IngestResult(accepted: 10, duplicates: 0))
+        let migration = try await cluster.beginMigration(of: slot)
+        let source = migration.source, target = migration.target
+        if streamFirst {
+            try await cluster.migrate(keys.stream, in: migration)
+        } else {
+            try await migrateAll(migration, keeping: [keys.stream])
+        }
+        let late = Task { try await ingestor.ingest(events(agent, 10..<20)) }
+        try await Task.sleep(for: .milliseconds(700))
+        try await migrateAll(migration)
+        try await cluster.finish(migration)
+        // Once the slot is the target's, the waiting batch lands there, once.
+        #expect(try await late.value == IngestResult(accepted: 10, duplicates: 0))
+        #expect(try await cluster.command(source.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot.rawValue)).int == 0)
+        #expect(try await xlen(target.port, keys.stream) == 20)
+        let inspector = StorageInspector(client: client)
+        let day = Int(Date().timeIntervalSince1970) / 86400
+        #expect(try await inspector.dedupIDs(agent, day: day).count == 20)
+        let dayStart = Int(EventClock.nowMs() / 1000 - 1) / 86400 * 86400
+        #expect(try await inspector.counters(agent, "c:d:\(dayStart)")["events"] == 20)
+        #expect(try await ingestor.ingest(events(agent, 0..<20)) == IngestResult(accepted: 0, duplicates: 20))
+    }
 }

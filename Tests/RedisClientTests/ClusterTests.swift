@@ -126,12 +126,8 @@ struct ClusterTests {
         let key = "ins:{migrating}:k"
         let slot = HashSlot(key: key)
         try await client.send("SET", key: key, "before")
-        let source = try await cluster.owner(of: slot)
-        let target = try await cluster.primaries().first { $0.port != source.port }!
-        let sourceID = try await cluster.command(source.port, "CLUSTER", "MYID").string!
-        let targetID = try await cluster.command(target.port, "CLUSTER", "MYID").string!
-        _ = try await cluster.command(target.port, "CLUSTER", "SETSLOT", String(slot.rawValue), "IMPORTING", sourceID).get()
-        _ = try await cluster.command(source.port, "CLUSTER", "SETSLOT", String(slot.rawValue), "MIGRATING", targetID).get()
+        let migration = try await cluster.beginMigration(of: slot)
+        let source = migration.source, target = migration.target
         // A new key of the migrating slot: the source answers ASK, the client asks the target.
         try await client.send("SET", key: "ins:{migrating}:new", "asked")
         let targetPort = target.port
@@ -141,14 +137,12 @@ struct ClusterTests {
         #expect(onTarget.last?.int == 1)
         // The existing key still answers from the source; once migrated, by ASK from the target.
         #expect(try await client.send("GET", key: key).string == "before")
-        _ = try await cluster.command(source.port, "MIGRATE", "127.0.0.1", String(target.port), key, "0", "5000").get()
+        try await cluster.migrate(key, in: migration)
         #expect(try await client.send("GET", key: key).string == "before")
         #expect(try await client.pipeline([RedisCommand("GET", key: key), RedisCommand("GET", key: "ins:{migrating}:new")]).map(\.string)
                 == ["before", "asked"])
         // The slot is the target's now: the source answers MOVED and the client updates its map.
-        for p in try await cluster.primaries() {
-            _ = try await cluster.command(p.port, "CLUSTER", "SETSLOT", String(slot.rawValue), "NODE", targetID).get()
-        }
+        try await cluster.finish(migration)
         #expect(try await client.send("GET", key: key).string == "before")
         try await client.send("SET", key: key, "after")
         #expect(try await cluster.command(target.port, "GET", key).string == "after")
