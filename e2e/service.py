@@ -200,11 +200,12 @@ class Cluster:
 
 
 def free_cluster_ports(n: int) -> list[int]:
-    """n loopback ports, each with its cluster bus port (+10000) free as well."""
+    """n loopback ports, each with its cluster bus port (+10000) free as well; both below the kernel's
+    ephemeral range (32768 and up), so that no outgoing connection takes one before the node binds it."""
     import random
-    ports, candidate = [], random.randint(20000, 28999)
+    ports, candidate = [], random.randint(12000, 21000)
     while len(ports) < n:
-        candidate = 20000 if candidate >= 29999 else candidate + 1
+        candidate = 12000 if candidate >= 21999 else candidate + 1
         ok = True
         for p in (candidate, candidate + 10000):
             with socket.socket() as s:

@@ -240,7 +240,8 @@ def test_insights_run_starts_and_stops_a_local_cluster(tmp_path):
         # Every primary of the managed cluster serves slots; redis-cli sees the three.
         ports = [int(p) for p in layout]
         nodes = subprocess.run(["redis-cli", "-p", str(ports[0]), "CLUSTER", "NODES"], capture_output=True, text=True).stdout
-        assert sum(1 for line in nodes.splitlines() if "master" in line) == 3
+        flags = [line.split()[2] for line in nodes.splitlines()]
+        assert sum("master" in f for f in flags) == 3 and sum("slave" in f for f in flags) == 3, nodes
     finally:
         stop(proc)
     # Every node is gone with it.

@@ -6,7 +6,9 @@
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:cq prefix 'lease' count leaseMs
 --   Sessions due in `P cq` (score <= now), at most count: each is leased (re-scored to now + leaseMs,
---   so a worker that dies mid-way only delays it) and returned. The worker then reads what it
+--   so a worker that dies mid-way only delays it) and returned after a first element: in how many ms
+--   the earliest session left in the queue is due (-1: none), so that a worker looks at a quiet
+--   agent's queue again then (docs/worker.md, *Many agents*). The worker then reads what it
 --   compacts (HGETALL P s:<sid>, GET P jf:<sid>, GET P jz:<sid>) in one pipeline.
 -- EVALSHA <sha> 1 ins:{<agent>}:cq prefix 'store' retentionTTL n <per session: sid state jflen blob k id_1 .. id_k>
 --   For each session whose hash and finalized records are unchanged since the compactor read them
@@ -39,7 +41,10 @@ if op == 'lease' then
   for _, sid in ipairs(due) do
     redis.call('ZADD', KEYS[1], until_s, sid)
   end
-  return due
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local reply = { first[2] and math.max(0, tonumber(first[2]) - now_ms) or -1 }
+  for i, sid in ipairs(due) do reply[i + 1] = sid end
+  return reply
 elseif op == 'store' then
   local function now_state(skey)
     local r = redis.call('HMGET', skey, 't0', 'm', 'l', 'st')

@@ -2,7 +2,9 @@
 -- Insights: finalize idle sessions as dropped. Sent prefixed by lua/common.lua and lua/worker_lib.lua.
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:idle prefix timeoutMs chunk retentionTTL minTTL hourTTL dayTTL [graceMs]
--- Returns {finalized, scanned}: scanned == chunk means more may be due (call again).
+-- Returns {finalized, scanned, next}: scanned == chunk means more may be due (call again); next is
+-- in how many ms the earliest session still idle is due by the server clock (-1: none is idle, or
+-- no graceMs), so a worker can leave a quiet agent alone until then (docs/worker.md, *Many agents*).
 --
 -- A session is due when its last event is older than (watermark − timeoutMs). The watermark is
 -- the greatest event time the workers applied (`P wm`: backfilled history is finalized at once),
@@ -51,7 +53,7 @@ if grace ~= nil and (wm == nil or now_ms - grace > wm) then
   wm = now_ms - grace
 end
 if wm == nil then
-  return { 0, 0 }
+  return { 0, 0, -1 }
 end
 local cutoff = wm - timeout
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. int_str(cutoff), 'LIMIT', 0, chunk)
@@ -71,4 +73,11 @@ for _, sid in ipairs(due) do
 end
 counters_read()
 counters_write(false)
-return { finalized, #due }
+local next_ms = -1
+if grace ~= nil then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if first[2] then
+    next_ms = math.max(0, tonumber(first[2]) + timeout + grace - now_ms)
+  end
+end
+return { finalized, #due, next_ms }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import InsightsModel
 import InsightsTracker
+import InsightsWorker
 import RedisClient
 
 /// `insights bench`: tracker ingest rate against a Redis, beside Redis' own server-side cost,
@@ -60,6 +61,15 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Rate of the lag-over-time run (default: 80% of the Redis ceiling for ingest + workers together).")
     var sustainedRate: Int?
 
+    @Option(help: "Only the many-tenants run: this many agents send one session each and go quiet; idle Redis CPU and freshness with 2 workers.")
+    var tenants: Int = 0
+
+    @Option(help: "The workers' background cycle in the many-tenants run, in seconds (0: every agent on every pass, the design before issue 14).")
+    var tenantsFullScanS: Int = Int(WorkerConfiguration().fullScanInterval / .seconds(1))
+
+    @Option(help: "Only the cluster-load run: --events events of this many agents, 2 trackers then 2 workers; Redis CPU per event on each primary.")
+    var clusterLoad: Int = 0
+
     @Option(help: "Write every figure as JSON to this file.")
     var json: String?
 
@@ -89,6 +99,20 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if clusterLoad > 0 {
+            let figures = try await ClusterBench(url: redisURL, agents: clusterLoad, events: events).run()
+            if let json {
+                try JSONSerialization.data(withJSONObject: ["cluster": figures], options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
+            }
+            return
+        }
+        if tenants > 0 {
+            let figures = try await TenantsBench(url: redisURL, agents: tenants, fullScanInterval: .seconds(tenantsFullScanS)).run()
+            if let json {
+                try JSONSerialization.data(withJSONObject: ["tenants": figures], options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
+            }
+            return
+        }
         let prefix = self.prefix ?? String(UUID().uuidString.prefix(8))
         if let path = dumpEvents {
             var out = Data()

@@ -62,7 +62,9 @@ final class ManagedCluster: Sendable {
                 guard status == 0 else { throw ManagedRedis.Failure("redis-cli --cluster create failed: see \(directory)/create.log") }
                 try ports.map(String.init).joined(separator: " ").write(toFile: layoutPath, atomically: true, encoding: .utf8)
             }
-            try Self.wait(60, "cluster_state:ok on every node") { ports.allSatisfy { Self.clusterOK($0) } }
+            try Self.wait(60, "cluster_state:ok on every node, \(primaries) replicas known") {
+                ports.allSatisfy { Self.clusterOK($0) } && Self.replicas(seenBy: ports[0]) == primaries
+            }
         } catch {
             for pid in started { kill(pid, SIGTERM) }
             throw error
@@ -82,6 +84,14 @@ final class ManagedCluster: Sendable {
         let config = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), connectTimeout: 0.5, commandTimeout: 1)
         guard let conn = try? RedisConnection(configuration: config) else { return false }
         return (try? conn.send(RedisCommand("CLUSTER", "INFO")).string)?.contains("cluster_state:ok") == true
+    }
+
+    /// Replicas in `port`'s view of the cluster (`CLUSTER NODES`).
+    private static func replicas(seenBy port: Int) -> Int {
+        let config = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), connectTimeout: 0.5, commandTimeout: 1)
+        guard let conn = try? RedisConnection(configuration: config),
+              let nodes = try? conn.send(RedisCommand("CLUSTER", "NODES")).string else { return -1 }
+        return nodes.split(separator: "\n").filter { $0.split(separator: " ").dropFirst(2).first?.contains("slave") == true }.count
     }
 
     private static func wait(_ seconds: Double, _ what: String, _ done: () -> Bool) throws {

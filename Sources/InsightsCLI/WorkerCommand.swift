@@ -46,6 +46,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "A group consumer with no pending entry, idle this long (ms), is forgotten (a stopped worker).")
     var consumerExpiryMs: Int = 3_600_000
 
+    @Option(help: "An agent that woke up (new entries) is read every pass for this long (ms); then only the background cycle and scheduled sweeps visit it (docs/worker.md, Many agents).")
+    var activeWindowMs: Int = 10_000
+
+    @Option(help: "Every agent is visited in full at least once per this interval (s), in slices spread over the passes (0 = every agent on every pass).")
+    var fullScanIntervalS: Int = 300
+
     @Option(help: "Days journeys and session state are kept after their last event (memory: docs/worker.md). At least 2.")
     var sessionRetentionDays: Int = 35
 
@@ -53,6 +59,8 @@ struct WorkerCommand: AsyncParsableCommand {
         guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0, sweepIntervalMs > 0, compactIntervalMs > 0 else {
             throw ValidationError("--claim-idle-ms must be >= 0; --claim-interval-ms, --trim-interval-ms, --sweep-interval-ms and --compact-interval-ms > 0")
         }
+        guard activeWindowMs >= 1000 else { throw ValidationError("--active-window-ms must be at least 1000 (ingest coalesces wake-ups over 200 ms)") }
+        guard fullScanIntervalS >= 0 else { throw ValidationError("--full-scan-interval-s must be >= 0") }
         guard consumerExpiryMs >= 0 else { throw ValidationError("--consumer-expiry-ms must be >= 0") }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1") }
         guard wallClockGraceMs >= 0 else { throw ValidationError("--wall-clock-grace-ms must be >= 0") }
@@ -72,6 +80,8 @@ struct WorkerCommand: AsyncParsableCommand {
         if let consumer { config.consumerName = consumer }
         config.consumerExpiryMs = consumerExpiryMs
         config.compactInterval = .milliseconds(compactIntervalMs)
+        config.activeWindow = .milliseconds(activeWindowMs)
+        config.fullScanInterval = .seconds(fullScanIntervalS)
         let worker = try Worker(client: client, configuration: config, logger: logger)
         // Data in the format before issue 13 would be dead-lettered: refuse, and say how to migrate.
         try await Worker.checkStorage(client: client)

@@ -22,6 +22,29 @@ public struct AgentKeys: Sendable, Hashable {
     public static let schema = "ins:schema"
     public static let schemaVersion = "2"
 
+    /// How many wake-up streams there are (``wake(_:)``): enough to spread them over the primaries
+    /// of a cluster, few enough that a worker reads them all every pass in one pipeline.
+    public static let wakeShards = 16
+
+    /// Wake-up stream `n` (`ins:wake:{n}`, its own slot): ingest appends the agent id of every batch
+    /// it writes (at most one entry per agent and process every ``wakeCoalesceMs``), so that workers
+    /// learn which agents have new entries without polling every agent (docs/worker.md, *Many agents*).
+    public static func wake(_ shard: Int) -> String { "ins:wake:{\(shard)}" }
+
+    /// The wake-up stream of this agent.
+    public var wakeStream: String { Self.wake(Int(Self.shard(agent))) }
+
+    /// Ingest skips a wake-up entry for an agent it woke less than this long ago (workers keep an
+    /// agent active for ``WorkerConfiguration``'s `activeWindow`, far longer).
+    public static let wakeCoalesceMs: Int64 = 200
+
+    /// A stable shard of an agent id (FNV-1a, mod ``wakeShards``): the same in every process.
+    static func shard(_ agent: String) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        for b in agent.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return h % UInt32(wakeShards)
+    }
+
     /// The agent's event stream (consumer group `workers`).
     public var stream: String { prefix + "stream" }
     /// Session state: ingest's counters and de-dup ids, the workers' outcome once finalized.

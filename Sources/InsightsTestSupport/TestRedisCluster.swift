@@ -43,25 +43,48 @@ public final class TestRedisCluster: Sendable {
             .appendingPathComponent("insights-cluster-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         directory = dir
-        let server = try Self.findTool("redis-server")
-        var nodes: [Node] = []
-        for port in try Self.freePorts(masters * (1 + replicas)) {
-            let nodeDir = dir + "/\(port)"
-            try FileManager.default.createDirectory(atPath: nodeDir, withIntermediateDirectories: true)
-            nodes.append(Node(port: port, arguments: [
-                server, "--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                "--cluster-config-file", nodeDir + "/nodes.conf", "--cluster-node-timeout", String(nodeTimeoutMs),
-                "--dir", nodeDir, "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--daemonize", "no", "--logfile", nodeDir + "/redis.log",
-            ]))
-        }
-        self.nodes = nodes
-        for node in nodes { try node.start() }
-        for node in nodes { try Self.waitFor(node.port, timeout: 10) { (try? $0.send(RedisCommand("PING")).string) == "PONG" } }
+        self.nodes = try Self.launch(count: masters * (1 + replicas), in: dir, nodeTimeoutMs: nodeTimeoutMs)
         let create = try ProcessBox.run(
             [try Self.findTool("redis-cli"), "--cluster", "create"] + nodes.map(\.address)
                 + ["--cluster-replicas", String(replicas), "--cluster-yes"])
         guard create == 0 else { throw RedisConfigurationError("redis-cli --cluster create failed (exit \(create)); see \(dir)") }
         try waitUntilHealthy(timeout: 30)
+    }
+
+    /// Starts `count` nodes on free ports and waits until each answers PING. A node that does not
+    /// start (a port taken between the check and its bind) makes it start them all again on others.
+    private static func launch(count: Int, in dir: String, nodeTimeoutMs: Int) throws -> [Node] {
+        let server = try findTool("redis-server")
+        var lastError: any Error = RedisConfigurationError("no attempt")
+        for _ in 0..<3 {
+            var nodes: [Node] = []
+            for port in try freePorts(count) {
+                let nodeDir = dir + "/\(port)"
+                try FileManager.default.createDirectory(atPath: nodeDir, withIntermediateDirectories: true)
+                nodes.append(Node(port: port, arguments: [
+                    server, "--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                    "--cluster-config-file", nodeDir + "/nodes.conf", "--cluster-node-timeout", String(nodeTimeoutMs),
+                    "--dir", nodeDir, "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--daemonize", "no",
+                    "--logfile", nodeDir + "/redis.log",
+                ]))
+            }
+            do {
+                for node in nodes { try node.start() }
+                for node in nodes {
+                    do {
+                        try waitFor(node.port, timeout: 10) { (try? $0.send(RedisCommand("PING")).string) == "PONG" }
+                    } catch {
+                        let log = (try? String(contentsOfFile: dir + "/\(node.port)/redis.log", encoding: .utf8)) ?? "(no log)"
+                        throw RedisConfigurationError("\(error): its log ends \(log.suffix(600))")
+                    }
+                }
+                return nodes
+            } catch {
+                lastError = error
+                for node in nodes { node.stop() }
+            }
+        }
+        throw lastError
     }
 
     deinit {
@@ -229,7 +252,7 @@ public final class TestRedisCluster: Sendable {
 
     /// `n` loopback ports that are free, and whose cluster bus port (+10000) is free too.
     private static func freePorts(_ n: Int) throws -> [Int] {
-        guard let ports = LoopbackPorts.forCluster(n, in: 20000...29999, accept: { p in reserved.withLock { $0.insert(p).inserted } }) else {
+        guard let ports = LoopbackPorts.forCluster(n, in: 12000...21999, accept: { p in reserved.withLock { $0.insert(p).inserted } }) else {
             throw RedisConfigurationError("no free ports for a test cluster")
         }
         return ports

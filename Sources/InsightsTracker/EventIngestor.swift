@@ -48,6 +48,11 @@ public struct EventIngestor: Sendable {
     /// connection); nil = acknowledged once the primary has it (docs/reliability.md, "Replication").
     public let replicaAcks: ReplicaAcks?
     private let knownAgents = AgentRegistry()
+    private let woken = WakeRegistry()
+
+    /// Wake-up streams keep about this many entries (`XADD … MAXLEN ~`): minutes of wake-ups, far
+    /// more than a worker reads in a pass.
+    public static let wakeStreamLength = 10_000
 
     /// 5 million entries: far above a healthy backlog (workers trim what they acknowledged),
     /// reached only when workers are down for a long time.
@@ -95,8 +100,15 @@ public struct EventIngestor: Sendable {
             try await client.send(RedisCommand("SADD", keys: [AgentKeys.agents], newAgents))
             knownAgents.insert(newAgents)
         }
+        // Wake-up entries for the workers (docs/worker.md, *Many agents*), in the same pipeline: on a
+        // cluster they go to their own nodes in parallel. A worker that reads one before the batch
+        // lands still finds the entries: it keeps reading the agent for its active window.
+        let wakes = woken.due(agentOrder, nowMs: EventClock.nowMs()).map { agent in
+            RedisCommand("XADD", key: AgentKeys(agent).wakeStream, "MAXLEN", "~", String(Self.wakeStreamLength), "*", "a", agent)
+        }
         var total = IngestResult()
-        let replies = try await client.evaluate(script, calls, replicaAcks: replicaAcks)
+        var replies = try await client.evaluate(script, calls + wakes, replicaAcks: replicaAcks)
+        replies.removeLast(wakes.count)  // a failed wake-up only delays the entries until a worker's background visit
         // A full stream is reported only after every reply was read (the other batches were written).
         for reply in replies {
             if case .error(let message) = reply, message.hasPrefix("STREAMFULL ") { throw StreamFullError(message: message) }

@@ -8,6 +8,12 @@ extension Worker {
     /// Finalizes as dropped every session of the agent idle past the timeout (event time, and the
     /// server clock with ``WorkerConfiguration/wallClockGraceMs``). Returns how many.
     public func sweep(_ agent: String) async throws -> Int {
+        try await sweepOnce(agent).finalized
+    }
+
+    /// ``sweep(_:)``, and in how many ms the agent's next idle session can be due by the server clock
+    /// (nil: none is idle, or the clock is not used).
+    func sweepOnce(_ agent: String) async throws -> (finalized: Int, nextMs: Int?) {
         let keys = AgentKeys(agent)
         var total = 0
         while true {
@@ -21,11 +27,11 @@ extension Worker {
             call.append(configuration.retention.day)
             call.append(configuration.wallClockGraceMs.map { String($0) } ?? "")
             let reply = try await client.evaluate(sweepScript, call)
-            guard let r = reply.array?.compactMap(\.int), r.count == 2 else {
+            guard let r = reply.array?.compactMap(\.int), r.count == 3 else {
                 throw RedisCommandError(message: "ERR unexpected reply from worker_sweep.lua: \(reply)")
             }
             total += r[0]
-            if r[1] < 100 { return total }
+            if r[1] < 100 { return (total, r[2] >= 0 ? r[2] : nil) }
         }
     }
 
@@ -38,10 +44,11 @@ extension Worker {
         try await compact(agent, pages: .max).stored
     }
 
-    /// At most `pages` pages of 50 sessions; `more`: the last page was full (more may be due). The
-    /// worker's loop takes one page per pass, so that compacting a backlog (deflate is CPU) never
-    /// holds back new entries for long.
-    func compact(_ agent: String, pages: Int) async throws -> (stored: Int, more: Bool) {
+    /// At most `pages` pages of 50 sessions; `more`: the last page was full (more may be due);
+    /// `nextMs`: in how many ms the earliest session still queued is due (nil: none). The worker's
+    /// loop takes one page per pass, so that compacting a backlog (deflate is CPU) never holds back
+    /// new entries for long.
+    func compact(_ agent: String, pages: Int) async throws -> (stored: Int, more: Bool, nextMs: Int?) {
         let keys = AgentKeys(agent)
         let page = 50
         var stored = 0
@@ -51,8 +58,11 @@ extension Worker {
             lease.append("lease")
             lease.append(page)
             lease.append(configuration.compactLeaseMs)
-            let sids = (try await client.evaluate(compactScript, lease).array ?? []).compactMap(\.string)
-            if sids.isEmpty { return (stored, false) }
+            let reply = try await client.evaluate(compactScript, lease).array ?? []
+            let next = reply.first?.int ?? -1
+            let nextMs = next >= 0 ? next : nil
+            let sids = reply.dropFirst().compactMap(\.string)
+            if sids.isEmpty { return (stored, false, nextMs) }
             let reads = try await client.pipeline(sids.flatMap { sid in
                 [RedisCommand("HGETALL", key: keys.session(sid)), RedisCommand("GET", key: keys.finalJourney(sid)),
                  RedisCommand("GET", key: keys.compactJourney(sid))]
@@ -85,9 +95,9 @@ extension Worker {
                 for id in a.ids { store.append(bytes: id) }
             }
             stored += try await client.evaluate(compactScript, store).int ?? 0
-            if sids.count < page { return (stored, false) }
+            if sids.count < page { return (stored, false, nextMs) }
         }
-        return (stored, true)
+        return (stored, true, 0)
     }
 
     /// The compacted value of a finalized session from what the lease returned (its hash as a flat

@@ -18,7 +18,26 @@ public actor Worker {
     let logger: Logger
 
     private var agents: [AgentKeys] = []
+    private var known: Set<String> = []
     private var agentsReadAt: ContinuousClock.Instant?
+    /// Agents with recent activity (a wake-up entry, or new entries read): when it was last seen.
+    private var active: [String: ContinuousClock.Instant] = [:]
+    /// Per wake-up stream, the last entry id read (empty until read once).
+    private var wakeCursors: [String] = []
+    /// Agents still to visit in the current background cycle, and when the cycle started.
+    private var cycle: [String] = []
+    private var cycleStart: ContinuousClock.Instant?
+    private var cycleSize = 0
+    /// Quiet agents with idle sessions: when the next one can be due by the server clock.
+    private var sweepDue: [String: ContinuousClock.Instant] = [:]
+    /// Agents with sessions queued for compaction (finalized by a sweep, or leased by a worker that
+    /// may have died): when the earliest is due.
+    private var compactDue: [String: ContinuousClock.Instant] = [:]
+    /// Agents whose streams hold entries left pending (unreadable, or claimed lately): until when
+    /// to keep claiming from them, active or not.
+    private var claimWatch: [String: ContinuousClock.Instant] = [:]
+    /// Agents of the background cycle visited but not yet recovered / swept / compacted / trimmed.
+    private var visitPending: [MaintenanceOp: Set<String>] = [:]
     private var groupsReady: Set<String> = []
     /// Agents whose own pending entries (from a previous life of this consumer) are drained.
     private var drained: Set<String> = []
@@ -61,52 +80,168 @@ public actor Worker {
         }
     }
 
-    /// One pass over all agents: new entries, recovery, sweep, compaction and trim (each when due).
-    /// Returns the number of entries acknowledged by this worker (applied or dead-lettered).
+    /// One pass: the agents that woke up or are active get their new entries read; a slice of the
+    /// background cycle is visited in full; recently active agents are recovered, swept, compacted
+    /// and trimmed when each is due (docs/worker.md, *Many agents*). Quiet agents cost nothing but
+    /// their visit once per ``WorkerConfiguration/fullScanInterval`` (and a scheduled sweep when
+    /// their idle sessions come due). Returns the number of entries acknowledged by this worker.
     @discardableResult
     public func processOnce() async throws -> Int {
-        try await refreshAgents()
-        var handled = 0
-        for keys in agents {
-            try await ensureGroup(keys)
-            if !drained.contains(keys.agent) {
-                handled += try await drainOwnPending(keys.agent)
-                drained.insert(keys.agent)
-            }
-            handled += try await readNew(keys.agent)
-        }
         let clock = ContinuousClock()
-        func due(_ at: ContinuousClock.Instant?, _ interval: Duration) -> Bool { at.map { clock.now - $0 >= interval } ?? true }
+        let now = clock.now
+        try await refreshAgents()
+        try await readWakes(now)
+        let slice = Set(nextSlice(now))
+        var handled = 0
+        for (agent, at) in active.sorted(by: { $0.key < $1.key }) where now - at <= configuration.activeWindow && !slice.contains(agent) {
+            handled += try await readAgent(agent, now)
+        }
+        for agent in slice {
+            handled += try await readAgent(agent, now)
+            for op in MaintenanceOp.allCases { visitPending[op, default: []].insert(agent) }
+        }
+
+        func due(_ at: ContinuousClock.Instant?, _ interval: Duration) -> Bool { at.map { now - $0 >= interval } ?? true }
+        /// The recently active agents and those of the background cycle waiting for `op`.
+        func candidates(_ op: MaintenanceOp, window: Duration) -> [String] {
+            var set = visitPending.removeValue(forKey: op) ?? []
+            for (agent, at) in active where now - at <= window { set.insert(agent) }
+            return set.sorted()
+        }
         if due(claimedAt, configuration.claimInterval) {
-            for keys in agents { handled += try await recover(keys.agent) }
-            claimedAt = clock.now
+            var agents = Set(candidates(.claim, window: claimWindow))
+            for (agent, until) in claimWatch {
+                if until < now { claimWatch[agent] = nil } else { agents.insert(agent) }
+            }
+            for agent in agents.sorted() { handled += try await recover(agent) }
+            claimedAt = now
         }
         if due(sweptAt, configuration.sweepInterval) {
-            for keys in agents { _ = try await sweep(keys.agent) }
-            sweptAt = clock.now
+            // Active agents on every sweep (their events move the watermark); quiet ones when due.
+            var agents = Set(candidates(.sweep, window: configuration.activeWindow))
+            for (agent, at) in sweepDue where at <= now { agents.insert(agent) }
+            for agent in agents.sorted() { try await sweepAndSchedule(agent, now) }
+            sweptAt = now
         }
         if due(compactedAt, configuration.compactInterval) {
             // One page per agent and pass; an agent with more due is continued on the next pass.
             var more = false
-            for keys in agents { more = try await compact(keys.agent, pages: 1).more || more }
-            if !more { compactedAt = clock.now }
+            var agents = Set(candidates(.compact, window: configuration.activeWindow))
+            for (agent, at) in compactDue where at <= now { agents.insert(agent) }
+            for agent in agents.sorted() {
+                let page = try await compact(agent, pages: 1)
+                if page.more { more = true }
+                // Sessions left queued (leased by a worker that may have died): look again when due.
+                compactDue[agent] = page.nextMs.map { now + max(configuration.compactInterval, .milliseconds($0 + 50)) }
+            }
+            if !more { compactedAt = now }
             compactBacklog = more
         }
         if due(trimmedAt, configuration.trimInterval) {
-            for keys in agents {
-                _ = try await trim(keys.agent)
-                let gone = try await pruneConsumers(keys.agent)
-                if !gone.isEmpty { logger.info("removed gone consumers", metadata: ["agent": "\(keys.agent)", "consumers": "\(gone)"]) }
-            }
-            trimmedAt = clock.now
+            for agent in candidates(.trim, window: configuration.trimInterval * 2) { try await trimAndPrune(agent) }
+            trimmedAt = now
         }
+        forgetQuiet(now, longest: max(claimWindow, configuration.trimInterval * 2, configuration.activeWindow))
         return handled
+    }
+
+    /// The maintenance an agent of the background cycle waits for until its interval is due.
+    enum MaintenanceOp: CaseIterable { case claim, sweep, compact, trim }
+
+    /// New entries of an agent (its group made first, and what this consumer name had pending).
+    private func readAgent(_ agent: String, _ now: ContinuousClock.Instant) async throws -> Int {
+        let keys = AgentKeys(agent)
+        try await ensureGroup(keys)
+        var handled = 0
+        if !drained.contains(agent) {
+            handled += try await drainOwnPending(agent)
+            drained.insert(agent)
+        }
+        handled += try await readNew(agent)
+        if handled > 0 { active[agent] = now }
+        return handled
+    }
+
+    /// Sweeps, then remembers when the agent's next idle session can be due by the server clock.
+    private func sweepAndSchedule(_ agent: String, _ now: ContinuousClock.Instant) async throws {
+        let (finalized, nextMs) = try await sweepOnce(agent)
+        if finalized > 0 { compactDue[agent] = now }
+        if let nextMs {
+            sweepDue[agent] = now + max(configuration.sweepInterval, .milliseconds(nextMs + 50))
+        } else {
+            sweepDue[agent] = nil
+        }
+    }
+
+    private func trimAndPrune(_ agent: String) async throws {
+        _ = try await trim(agent)
+        let gone = try await pruneConsumers(agent)
+        if !gone.isEmpty { logger.info("removed gone consumers", metadata: ["agent": "\(agent)", "consumers": "\(gone)"]) }
+    }
+
+    /// The agents of the background cycle to visit this pass: all of them on the first pass and with
+    /// `fullScanInterval == .zero`; else as many as keep the cycle on schedule (every agent once per
+    /// interval), at least one.
+    private func nextSlice(_ now: ContinuousClock.Instant) -> [String] {
+        if cycle.isEmpty {
+            if let start = cycleStart, now - start < configuration.fullScanInterval { return [] }
+            cycle = agents.map(\.agent)
+            cycleSize = cycle.count
+            let first = cycleStart == nil
+            cycleStart = now
+            if first || configuration.fullScanInterval == .zero {
+                defer { cycle = [] }
+                return cycle
+            }
+        }
+        guard let start = cycleStart else { return [] }
+        let elapsed = (now - start) / configuration.fullScanInterval
+        let visited = cycleSize - cycle.count
+        let target = min(cycleSize, Int((Double(cycleSize) * elapsed).rounded(.up)))
+        let n = min(cycle.count, max(1, target - visited))
+        defer { cycle.removeFirst(n) }
+        return Array(cycle.prefix(n))
+    }
+
+    /// Reads the wake-up streams from where this worker left off: every agent named becomes active.
+    private func readWakes(_ now: ContinuousClock.Instant) async throws {
+        let shards = 0..<AgentKeys.wakeShards
+        if wakeCursors.isEmpty {
+            // Start at their ends: this worker's first pass visits every agent anyway.
+            let last = try await client.pipeline(shards.map { RedisCommand("XREVRANGE", key: AgentKeys.wake($0), "+", "-", "COUNT", "1") })
+            wakeCursors = last.map { $0.array?.first?.array?.first?.string ?? "0-0" }
+            return
+        }
+        let replies = try await client.pipeline(shards.map { shard in
+            var read = RedisCommand("XREAD", "COUNT", "1000", "STREAMS")
+            read.append(key: AgentKeys.wake(shard))
+            read.append(wakeCursors[shard])
+            return read
+        })
+        for (shard, reply) in zip(shards, replies) {
+            guard let streams = reply.array, let first = streams.first?.array, first.count == 2 else { continue }
+            for entry in Self.entries(first[1]) {
+                wakeCursors[shard] = entry.id
+                guard let raw = entry.field("a") else { continue }
+                let agent = String(decoding: raw, as: UTF8.self)
+                guard IdentifierRule.isValid(agent) else { continue }
+                active[agent] = now
+                if known.insert(agent).inserted { agents.append(AgentKeys(agent)) }
+            }
+        }
+    }
+
+    /// Drops agents quiet for longer than every window that looks at them.
+    private func forgetQuiet(_ now: ContinuousClock.Instant, longest: Duration) {
+        for (agent, at) in active where now - at > longest { active[agent] = nil }
     }
 
     private func refreshAgents() async throws {
         let clock = ContinuousClock()
         if let t = agentsReadAt, clock.now - t < configuration.agentRefreshInterval { return }
-        agents = try await Self.agentIDs(client).map(AgentKeys.init)
+        let ids = try await Self.agentIDs(client)
+        known.formUnion(ids)
+        agents = known.sorted().map(AgentKeys.init)
         agentsReadAt = clock.now
     }
 
@@ -169,8 +304,20 @@ public actor Worker {
     func readNew(_ agent: String) async throws -> Int {
         let entries = try await readGroup(agent, from: ">")
         if entries.isEmpty { return 0 }
-        return try await handle(agent, entries, redelivered: false)
+        let acked = try await handle(agent, entries, redelivered: false)
+        if acked < entries.count { watchClaims(agent) }
+        return acked
     }
+
+    /// Entries of the agent stay pending (unreadable ones wait for their next delivery, or a batch
+    /// was refused): keep claiming its stream until nothing comes back for a whole claim window.
+    private func watchClaims(_ agent: String) {
+        claimWatch[agent] = ContinuousClock.now + claimWindow
+    }
+
+    /// How long after an agent's last activity its stream is still claimed from: entries of a
+    /// dead worker become claimable only after `claimIdleMs`.
+    var claimWindow: Duration { .milliseconds(configuration.claimIdleMs) + configuration.claimInterval * 3 }
 
     /// Entries pending on this consumer name (a restart under the same name): XREADGROUP from `0`.
     func drainOwnPending(_ agent: String) async throws -> Int {
@@ -179,7 +326,9 @@ public actor Worker {
         while true {
             let entries = try await readGroup(agent, from: cursor)
             guard let last = entries.last else { return handled }
-            handled += try await handle(agent, entries, redelivered: true)
+            let acked = try await handle(agent, entries, redelivered: true)
+            if acked < entries.count { watchClaims(agent) }
+            handled += acked
             cursor = last.id
         }
     }
@@ -194,6 +343,7 @@ public actor Worker {
         claimCursor[agent] = parts[0].string ?? "0-0"
         let entries = Self.entries(parts[1])
         if entries.isEmpty { return 0 }
+        watchClaims(agent)
         return try await handle(agent, entries, redelivered: true)
     }
 

@@ -29,7 +29,8 @@ public struct WorkerConfiguration: Sendable {
     public var claimInterval: Duration
     /// An entry that cannot be decoded and has been delivered this many times goes to the dead-letter stream.
     public var maxDeliveries: Int
-    /// How often `ins:agents` is re-read to notice new agents.
+    /// How often `ins:agents` is re-read for the background cycle (new agents are known at once from
+    /// their wake-ups).
     public var agentRefreshInterval: Duration
     /// How often streams are trimmed below the group's acknowledged point.
     public var trimInterval: Duration
@@ -41,6 +42,15 @@ public struct WorkerConfiguration: Sendable {
     public var sweepInterval: Duration
     /// How long `run()` pauses when a pass found nothing to do.
     public var idleDelay: Duration
+    /// An agent named by a wake-up entry (``AgentKeys/wake(_:)``), or whose stream had new entries,
+    /// is read every pass for this long; then only the background cycle visits it (docs/worker.md,
+    /// *Many agents*). Must exceed ``AgentKeys/wakeCoalesceMs`` by far.
+    public var activeWindow: Duration = .seconds(10)
+    /// Every agent of `ins:agents` is visited in full (new entries, own pending entries, claims,
+    /// sweep, compaction, trim) at least once per this interval, in slices spread over the passes,
+    /// whether or not it woke up: what the wake-ups might miss (a worker started after them) is
+    /// found within one cycle. `.zero`: every agent on every pass (before issue 14).
+    public var fullScanInterval: Duration = .seconds(300)
     /// How often finalized sessions are compacted (their state and journey into one compressed value).
     public var compactInterval: Duration = .seconds(1)
     /// How long a session handed to a worker for compaction stays its own (then another may take it).
@@ -60,7 +70,7 @@ public struct WorkerConfiguration: Sendable {
         claimIdleMs: Int = 30_000,
         claimInterval: Duration = .seconds(5),
         maxDeliveries: Int = 5,
-        agentRefreshInterval: Duration = .seconds(3),
+        agentRefreshInterval: Duration = .seconds(30),
         trimInterval: Duration = .seconds(10),
         sweepInterval: Duration = .seconds(1),
         idleDelay: Duration = .milliseconds(100),

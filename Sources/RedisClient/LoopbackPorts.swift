@@ -20,8 +20,10 @@ public enum LoopbackPorts {
     }
 
     /// `n` ports in `range` (tried from a random place) that are free and whose cluster bus port is
-    /// free too; `accept` may veto a port (e.g. one already handed out in this process).
-    public static func forCluster(_ n: Int, in range: ClosedRange<Int> = 17000...29999, accept: (Int) -> Bool = { _ in true }) -> [Int]? {
+    /// free too; `accept` may veto a port (e.g. one already handed out in this process). Keep the
+    /// range's bus ports below the kernel's ephemeral ports (32768 and up by default): an outgoing
+    /// connection could take one between this check and the node's bind.
+    public static func forCluster(_ n: Int, in range: ClosedRange<Int> = 12000...22000, accept: (Int) -> Bool = { _ in true }) -> [Int]? {
         var ports: [Int] = []
         var candidate = Int.random(in: range)
         for _ in 0..<range.count where ports.count < n {

@@ -172,6 +172,15 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// The node a command with `key` goes to now: `host:port` of its primary on a cluster, the one
+    /// Redis' description otherwise (benchmarks and status: how agents spread over the shards).
+    public func primary(for key: String) async throws -> String {
+        switch try await resolve() {
+        case .single: return configuration.redactedDescription
+        case .cluster: return ClusterRouter.describe(router.endpoint(for: HashSlot(key: key)))
+        }
+    }
+
     /// Pipelines the same commands on the one Redis, or on every primary of a cluster (`INFO`,
     /// `SCRIPT LOAD`, `CONFIG RESETSTAT`, `SCAN`, …): the replies per node, by address.
     public func onEachPrimary(_ commands: [RedisCommand]) async throws -> [(node: String, replies: [RESPValue])] {
