@@ -12,7 +12,7 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
-def report(m, tr, http, wk, q, wrk_seconds, trackers, cost=None):
+def report(m, tr, http, wk, q, wrk_seconds, trackers, cost=None, tenants=None, cluster=None):
     """The table and the whole LATEST.md; `wrk_seconds` and `trackers` are the run's settings. A phase
     that did not run (BENCH_PHASES) is None and has no rows."""
     rows = []
@@ -33,7 +33,45 @@ def report(m, tr, http, wk, q, wrk_seconds, trackers, cost=None):
     if cost:
         from cost import cost_rows
         cost_rows(cost, row)
-    return render(m, rows, {"machine": m, "tracker": tr, "http": http, "workers": wk, "queries": q, "cost": cost}, trackers)
+    if tenants:
+        tenant_rows(tenants, row)
+    if cluster:
+        cluster_rows(cluster, row)
+    return render(m, rows, {"machine": m, "tracker": tr, "http": http, "workers": wk, "queries": q, "cost": cost,
+                            "tenants": tenants, "cluster": cluster}, trackers)
+
+
+def tenant_rows(tenants, row):
+    """Issue 14: quiet agents must cost Redis ≤ 2 % of a core at 50 000 agents, a fresh event ≤ 1 s."""
+    for t in tenants:
+        scan = "background cycle %d s" % t["full_scan_s"] if t["full_scan_s"] else "every agent every pass (before issue 14)"
+        big = t["agents"] >= 50000 and t["full_scan_s"]
+        row("7 tenants", "%d quiet agents, 2 workers, %s: idle Redis CPU (INFO cpu over 10 s)" % (t["agents"], scan),
+            "%.2f ms/s = %.2f %% of a core" % (t["idle_ms_per_s"], t["idle_core_pct"]),
+            "≤ 2 %" if big else "", (t["idle_core_pct"] <= 2) if big else None)
+        row("7 tenants", "%d agents, %s: a fresh event of a random quiet agent → its journey, p50 / p99 / max (%d events)"
+            % (t["agents"], scan, t["fresh_events"]),
+            "%d / %d / %d ms" % (t["fresh_p50_ms"], t["fresh_p99_ms"], t["fresh_max_ms"]),
+            "≤ 1 s" if t["full_scan_s"] else "", (t["fresh_max_ms"] <= 1000) if t["full_scan_s"] else None)
+
+
+def cluster_rows(cluster, row):
+    """Issue 14: per-shard cost per event on a cluster ≈ one Redis' (so N cores give ≈ N×)."""
+    plain = next((c for c in cluster if c.get("plain")), None)
+    for c in cluster:
+        what = "plain Redis" if c.get("plain") else "cluster, %d primar%s" % (c["primaries"], "y" if c["primaries"] == 1 else "ies")
+        row("8 cluster", "%s: %d events of %d agents, 2 trackers then 2 workers: ingest / drain events/s"
+            % (what, c["events"], c["agents"]), "%s / %s" % (f0(c["ingest_rate"]), f0(c["drain_rate"])))
+        shards = c["shards"]
+        row("8 cluster", "%s: agents / events per primary" % what,
+            ", ".join("%d / %s" % (s["agents"], f0(s["events"])) for s in shards))
+        row("8 cluster", "%s: Redis CPU per event on each primary, ingest + workers" % what,
+            ", ".join("%.1f + %.1f µs" % (s["ingest_us_per_event"], s["workers_us_per_event"]) for s in shards))
+    if plain:
+        base = plain["shards"][0]["ingest_us_per_event"] + plain["shards"][0]["workers_us_per_event"]
+        worst = max(s["ingest_us_per_event"] + s["workers_us_per_event"] for c in cluster if not c.get("plain") for s in c["shards"])
+        row("8 cluster", "highest per-shard Redis CPU per event on a cluster / plain Redis's", "%.2f×" % (worst / base),
+            "≈ 1×", worst / base <= 1.25)
 
 
 def tracker_rows(tr, row):
