@@ -28,6 +28,7 @@ public actor Worker {
     private var cycle: [String] = []
     private var cycleStart: ContinuousClock.Instant?
     private var cycleSize = 0
+    private var firstCycle = true
     /// Quiet agents with idle sessions: when the next one can be due by the server clock.
     private var sweepDue: [String: ContinuousClock.Instant] = [:]
     /// Agents with sessions queued for compaction (finalized by a sweep, or leased by a worker that
@@ -179,26 +180,23 @@ public actor Worker {
         if !gone.isEmpty { logger.info("removed gone consumers", metadata: ["agent": "\(agent)", "consumers": "\(gone)"]) }
     }
 
-    /// The agents of the background cycle to visit this pass: all of them on the first pass and with
-    /// `fullScanInterval == .zero`; else as many as keep the cycle on schedule (every agent once per
-    /// interval), at least one.
+    /// The agents of the background cycle to visit this pass: with `fullScanInterval == .zero` all
+    /// of them; in a worker's first cycle as many as ``WorkerConfiguration/maxVisitsPerPass``; later
+    /// as many as keep the cycle on schedule (every agent once per interval), at least one, at most
+    /// `maxVisitsPerPass`.
     private func nextSlice(_ now: ContinuousClock.Instant) -> [String] {
+        if configuration.fullScanInterval == .zero { return agents.map(\.agent) }
         if cycle.isEmpty {
             if let start = cycleStart, now - start < configuration.fullScanInterval { return [] }
+            firstCycle = cycleStart == nil
             cycle = agents.map(\.agent)
             cycleSize = cycle.count
-            let first = cycleStart == nil
             cycleStart = now
-            if first || configuration.fullScanInterval == .zero {
-                defer { cycle = [] }
-                return cycle
-            }
         }
         guard let start = cycleStart else { return [] }
-        let elapsed = (now - start) / configuration.fullScanInterval
         let visited = cycleSize - cycle.count
-        let target = min(cycleSize, Int((Double(cycleSize) * elapsed).rounded(.up)))
-        let n = min(cycle.count, max(1, target - visited))
+        let target = firstCycle ? cycleSize : min(cycleSize, Int((Double(cycleSize) * ((now - start) / configuration.fullScanInterval)).rounded(.up)))
+        let n = min(cycle.count, max(1, configuration.maxVisitsPerPass), max(1, target - visited))
         defer { cycle.removeFirst(n) }
         return Array(cycle.prefix(n))
     }

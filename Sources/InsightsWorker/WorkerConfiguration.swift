@@ -50,7 +50,11 @@ public struct WorkerConfiguration: Sendable {
     /// sweep, compaction, trim) at least once per this interval, in slices spread over the passes,
     /// whether or not it woke up: what the wake-ups might miss (a worker started after them) is
     /// found within one cycle. `.zero`: every agent on every pass (before issue 14).
-    public var fullScanInterval: Duration = .seconds(300)
+    public var fullScanInterval: Duration = .seconds(600)
+    /// The most agents the background cycle visits in one pass, so that a pass stays short and the
+    /// active agents are read again soon; a worker's first cycle goes at this pace, the later ones
+    /// spread over ``fullScanInterval``. Ignored with `fullScanInterval == .zero`.
+    public var maxVisitsPerPass: Int = 200
     /// How often finalized sessions are compacted (their state and journey into one compressed value).
     public var compactInterval: Duration = .seconds(1)
     /// How long a session handed to a worker for compaction stays its own (then another may take it).
