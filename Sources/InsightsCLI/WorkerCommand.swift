@@ -50,7 +50,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var activeWindowMs: Int = 10_000
 
     @Option(help: "Every agent is visited in full at least once per this interval (s), in slices spread over the passes (0 = every agent on every pass).")
-    var fullScanIntervalS: Int = 300
+    var fullScanIntervalS: Int = 600
 
     @Option(help: "Days journeys and session state are kept after their last event (memory: docs/worker.md). At least 2.")
     var sessionRetentionDays: Int = 35
