@@ -374,7 +374,7 @@ def phase_workers():
 
 
 # (agents, the workers' background cycle in s; 0 = every agent every pass)
-TENANT_RUNS = [tuple(map(int, r.split(":"))) for r in os.environ.get("BENCH_TENANT_RUNS", "5000:0,5000:600,50000:600").split(",")]
+TENANT_RUNS = [tuple(map(int, r.split(":"))) for r in os.environ.get("BENCH_TENANT_RUNS", "5000:0,5000:600,50000:600,5000:60").split(",")]
 CLUSTER_EVENTS = int(os.environ.get("BENCH_CLUSTER_EVENTS", 120_000))
 CLUSTER_AGENTS = 24
 

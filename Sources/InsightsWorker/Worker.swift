@@ -99,7 +99,7 @@ public actor Worker {
         }
         for agent in slice {
             handled += try await readAgent(agent, now)
-            for op in MaintenanceOp.allCases { visitPending[op, default: []].insert(agent) }
+            for op in try await maintenanceNeeded(agent) { visitPending[op, default: []].insert(agent) }
         }
 
         func due(_ at: ContinuousClock.Instant?, _ interval: Duration) -> Bool { at.map { now - $0 >= interval } ?? true }
@@ -148,6 +148,23 @@ public actor Worker {
 
     /// The maintenance an agent of the background cycle waits for until its interval is due.
     enum MaintenanceOp: CaseIterable { case claim, sweep, compact, trim }
+
+    /// What a background visit has to do for an agent, from one pipeline of three cheap reads: a
+    /// sweep only with sessions in `P idle`, a compaction only with sessions queued in `P cq`, a
+    /// trim (and the consumer prune) only with entries in the stream; claims always (`XAUTOCLAIM`
+    /// is as cheap as asking). A script call costs its fixed part even when it finds nothing: most
+    /// of a quiet agent's visit before this check.
+    private func maintenanceNeeded(_ agent: String) async throws -> [MaintenanceOp] {
+        let keys = AgentKeys(agent)
+        let r = try await client.pipeline([
+            RedisCommand("ZCARD", key: keys.idle), RedisCommand("ZCARD", key: keys.compactQueue), RedisCommand("XLEN", key: keys.stream),
+        ])
+        var ops: [MaintenanceOp] = [.claim]
+        if (r[0].int ?? 1) > 0 { ops.append(.sweep) }
+        if (r[1].int ?? 1) > 0 { ops.append(.compact) }
+        if (r[2].int ?? 1) > 0 { ops.append(.trim) }
+        return ops
+    }
 
     /// New entries of an agent (its group made first, and what this consumer name had pending).
     private func readAgent(_ agent: String, _ now: ContinuousClock.Instant) async throws -> Int {
