@@ -17,41 +17,41 @@ public actor Worker {
     nonisolated let compactScript: RedisScript
     let logger: Logger
 
-    private var agents: [AgentKeys] = []
-    private var known: Set<String> = []
-    private var agentsReadAt: ContinuousClock.Instant?
+    var agents: [AgentKeys] = []
+    var known: Set<String> = []
+    var agentsReadAt: ContinuousClock.Instant?
     /// Agents with recent activity (a wake-up entry, or new entries read): when it was last seen.
-    private var active: [String: ContinuousClock.Instant] = [:]
+    var active: [String: ContinuousClock.Instant] = [:]
     /// Per wake-up stream, the last entry id read (empty until read once).
-    private var wakeCursors: [String] = []
+    var wakeCursors: [String] = []
     /// Agents still to visit in the current background cycle, and when the cycle started.
-    private var cycle: [String] = []
-    private var cycleStart: ContinuousClock.Instant?
-    private var cycleSize = 0
-    private var firstCycle = true
+    var cycle: [String] = []
+    var cycleStart: ContinuousClock.Instant?
+    var cycleSize = 0
+    var firstCycle = true
     /// Quiet agents with idle sessions: when the next one can be due by the server clock.
-    private var sweepDue: [String: ContinuousClock.Instant] = [:]
+    var sweepDue: [String: ContinuousClock.Instant] = [:]
     /// Agents with sessions queued for compaction (finalized by a sweep, or leased by a worker that
     /// may have died): when the earliest is due.
-    private var compactDue: [String: ContinuousClock.Instant] = [:]
+    var compactDue: [String: ContinuousClock.Instant] = [:]
     /// Agents whose streams hold entries left pending (unreadable, or claimed lately): until when
     /// to keep claiming from them, active or not.
-    private var claimWatch: [String: ContinuousClock.Instant] = [:]
+    var claimWatch: [String: ContinuousClock.Instant] = [:]
     /// Agents of the background cycle visited but not yet recovered / swept / compacted / trimmed.
-    private var visitPending: [MaintenanceOp: Set<String>] = [:]
-    private var groupsReady: Set<String> = []
+    var visitPending: [MaintenanceOp: Set<String>] = [:]
+    var groupsReady: Set<String> = []
     /// Agents whose own pending entries (from a previous life of this consumer) are drained.
-    private var drained: Set<String> = []
-    private var claimCursor: [String: String] = [:]
-    private var claimedAt: ContinuousClock.Instant?
+    var drained: Set<String> = []
+    var claimCursor: [String: String] = [:]
+    var claimedAt: ContinuousClock.Instant?
     /// The first trim comes one interval after start (trimming before anything was applied only costs
     /// Redis time, and it lets `make bench` time each part of the worker on its own).
-    private var trimmedAt: ContinuousClock.Instant? = ContinuousClock.now
-    private var sweptAt: ContinuousClock.Instant?
+    var trimmedAt: ContinuousClock.Instant? = ContinuousClock.now
+    var sweptAt: ContinuousClock.Instant?
     /// Like the trim, the first compaction comes one interval after start.
-    private var compactedAt: ContinuousClock.Instant? = ContinuousClock.now
+    var compactedAt: ContinuousClock.Instant? = ContinuousClock.now
     /// The last compaction pass left sessions due (one page per agent and pass): no idle pause.
-    private var compactBacklog = false
+    var compactBacklog = false
 
     public init(client: RedisClient, configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger = Logger(label: "insights.worker")) throws {
         self.client = client
@@ -146,111 +146,6 @@ public actor Worker {
         return handled
     }
 
-    /// The maintenance an agent of the background cycle waits for until its interval is due.
-    enum MaintenanceOp: CaseIterable { case claim, sweep, compact, trim }
-
-    /// What a background visit has to do for an agent, from one pipeline of three cheap reads: a
-    /// sweep only with sessions in `P idle`, a compaction only with sessions queued in `P cq`, a
-    /// trim (and the consumer prune) only with entries in the stream; claims always (`XAUTOCLAIM`
-    /// is as cheap as asking). A script call costs its fixed part even when it finds nothing: most
-    /// of a quiet agent's visit before this check.
-    private func maintenanceNeeded(_ agent: String) async throws -> [MaintenanceOp] {
-        let keys = AgentKeys(agent)
-        let r = try await client.pipeline([
-            RedisCommand("ZCARD", key: keys.idle), RedisCommand("ZCARD", key: keys.compactQueue), RedisCommand("XLEN", key: keys.stream),
-        ])
-        var ops: [MaintenanceOp] = [.claim]
-        if (r[0].int ?? 1) > 0 { ops.append(.sweep) }
-        if (r[1].int ?? 1) > 0 { ops.append(.compact) }
-        if (r[2].int ?? 1) > 0 { ops.append(.trim) }
-        return ops
-    }
-
-    /// New entries of an agent (its group made first, and what this consumer name had pending).
-    private func readAgent(_ agent: String, _ now: ContinuousClock.Instant) async throws -> Int {
-        let keys = AgentKeys(agent)
-        try await ensureGroup(keys)
-        var handled = 0
-        if !drained.contains(agent) {
-            handled += try await drainOwnPending(agent)
-            drained.insert(agent)
-        }
-        handled += try await readNew(agent)
-        if handled > 0 { active[agent] = now }
-        return handled
-    }
-
-    /// Sweeps, then remembers when the agent's next idle session can be due by the server clock.
-    private func sweepAndSchedule(_ agent: String, _ now: ContinuousClock.Instant) async throws {
-        let (finalized, nextMs) = try await sweepOnce(agent)
-        if finalized > 0 { compactDue[agent] = now }
-        if let nextMs {
-            sweepDue[agent] = now + max(configuration.sweepInterval, .milliseconds(nextMs + 50))
-        } else {
-            sweepDue[agent] = nil
-        }
-    }
-
-    private func trimAndPrune(_ agent: String) async throws {
-        _ = try await trim(agent)
-        let gone = try await pruneConsumers(agent)
-        if !gone.isEmpty { logger.info("removed gone consumers", metadata: ["agent": "\(agent)", "consumers": "\(gone)"]) }
-    }
-
-    /// The agents of the background cycle to visit this pass: with `fullScanInterval == .zero` all
-    /// of them; in a worker's first cycle as many as ``WorkerConfiguration/maxVisitsPerPass``; later
-    /// as many as keep the cycle on schedule (every agent once per interval), at least one, at most
-    /// `maxVisitsPerPass`.
-    private func nextSlice(_ now: ContinuousClock.Instant) -> [String] {
-        if configuration.fullScanInterval == .zero { return agents.map(\.agent) }
-        if cycle.isEmpty {
-            if let start = cycleStart, now - start < configuration.fullScanInterval { return [] }
-            firstCycle = cycleStart == nil
-            cycle = agents.map(\.agent)
-            cycleSize = cycle.count
-            cycleStart = now
-        }
-        guard let start = cycleStart else { return [] }
-        let visited = cycleSize - cycle.count
-        let target = firstCycle ? cycleSize : min(cycleSize, Int((Double(cycleSize) * ((now - start) / configuration.fullScanInterval)).rounded(.up)))
-        let n = min(cycle.count, max(1, configuration.maxVisitsPerPass), max(1, target - visited))
-        defer { cycle.removeFirst(n) }
-        return Array(cycle.prefix(n))
-    }
-
-    /// Reads the wake-up streams from where this worker left off: every agent named becomes active.
-    private func readWakes(_ now: ContinuousClock.Instant) async throws {
-        let shards = 0..<AgentKeys.wakeShards
-        if wakeCursors.isEmpty {
-            // Start at their ends: this worker's first pass visits every agent anyway.
-            let last = try await client.pipeline(shards.map { RedisCommand("XREVRANGE", key: AgentKeys.wake($0), "+", "-", "COUNT", "1") })
-            wakeCursors = last.map { $0.array?.first?.array?.first?.string ?? "0-0" }
-            return
-        }
-        let replies = try await client.pipeline(shards.map { shard in
-            var read = RedisCommand("XREAD", "COUNT", "1000", "STREAMS")
-            read.append(key: AgentKeys.wake(shard))
-            read.append(wakeCursors[shard])
-            return read
-        })
-        for (shard, reply) in zip(shards, replies) {
-            guard let streams = reply.array, let first = streams.first?.array, first.count == 2 else { continue }
-            for entry in Self.entries(first[1]) {
-                wakeCursors[shard] = entry.id
-                guard let raw = entry.field("a") else { continue }
-                let agent = String(decoding: raw, as: UTF8.self)
-                guard IdentifierRule.isValid(agent) else { continue }
-                active[agent] = now
-                if known.insert(agent).inserted { agents.append(AgentKeys(agent)) }
-            }
-        }
-    }
-
-    /// Drops agents quiet for longer than every window that looks at them.
-    private func forgetQuiet(_ now: ContinuousClock.Instant, longest: Duration) {
-        for (agent, at) in active where now - at > longest { active[agent] = nil }
-    }
-
     private func refreshAgents() async throws {
         let clock = ContinuousClock()
         if let t = agentsReadAt, clock.now - t < configuration.agentRefreshInterval { return }
@@ -266,7 +161,7 @@ public actor Worker {
         return members.filter { IdentifierRule.isValid($0) }.sorted()
     }
 
-    private func ensureGroup(_ keys: AgentKeys) async throws {
+    func ensureGroup(_ keys: AgentKeys) async throws {
         if groupsReady.contains(keys.agent) { return }
         do {
             try await client.send("XGROUP", "CREATE", key: keys.stream, configuration.group, "0", "MKSTREAM")

@@ -68,10 +68,6 @@ final class ClusterRouter: Sendable {
         }
     }
 
-    func pool(address text: String) -> ConnectionPool {
-        pool(address: Self.endpoint(text, near: base.endpoint) ?? base.endpoint)
-    }
-
     /// The pool of the node serving `slot`; any primary for a command without keys.
     func pool(for slot: HashSlot?) -> ConnectionPool { pool(address: endpoint(for: slot)) }
 
@@ -82,16 +78,19 @@ final class ClusterRouter: Sendable {
         }
     }
 
-    /// The primaries as `host:port`, in slot order.
-    func primaries() -> [String] {
+    /// The primaries that serve slots, in slot order.
+    func primaryEndpoints() -> [RedisConfiguration.Endpoint] {
         map.withLock { m in
             var seen = Set<Int16>()
             return m.owner.compactMap { i in
                 guard i >= 0, seen.insert(i).inserted else { return nil }
-                return Self.describe(m.nodes[Int(i)])
+                return m.nodes[Int(i)]
             }
         }
     }
+
+    /// The primaries as `host:port`, in slot order.
+    func primaries() -> [String] { primaryEndpoints().map(Self.describe) }
 
     func close() async {
         let all = pools.withLock { Array($0.values) }

@@ -189,8 +189,8 @@ public final class RedisClient: Sendable {
             return [(configuration.redactedDescription, try await pool.withConnection { try $0.pipeline(commands) })]
         case .cluster:
             var out: [(node: String, replies: [RESPValue])] = []
-            for node in router.primaries() {
-                out.append((node, try await router.pool(address: node).withConnection { try $0.pipeline(commands) }))
+            for node in router.primaryEndpoints() {
+                out.append((ClusterRouter.describe(node), try await router.pool(address: node).withConnection { try $0.pipeline(commands) }))
             }
             return out
         }
@@ -203,7 +203,7 @@ public final class RedisClient: Sendable {
         let nodes: [ConnectionPool]
         switch try await resolve() {
         case .single(let pool): nodes = [pool]
-        case .cluster: nodes = router.primaries().map { router.pool(address: $0) }
+        case .cluster: nodes = router.primaryEndpoints().map { router.pool(address: $0) }
         }
         for pool in nodes {
             var cursor = "0"
