@@ -173,7 +173,9 @@ def group_state(r, agent: str) -> tuple[int, int]:
             lag = g.get("lag")
             if lag is None:
                 lag = len(r.xrange(key, "(" + g["last-delivered-id"], "+"))
-            return int(lag), int(g["pending"])
+            # Undelivered entries are in the stream: at most XLEN (Redis' entries-read counter can come
+            # out short on a replica promoted by a failover, making its lag too high; Worker+Lag.swift).
+            return min(int(lag), r.xlen(key)), int(g["pending"])
     return r.xlen(key), 0
 
 

@@ -20,7 +20,10 @@ extension Worker {
                let info = groups.compactMap({ $0.array }).first(where: { field($0, "name")?.string == group }) {
                 l.pending = field(info, "pending")?.int ?? 0
                 if let lag = field(info, "lag")?.int {
-                    l.lag = lag
+                    // Undelivered entries are in the stream: never more than XLEN. Redis' lag is
+                    // entries-added − entries-read, and entries-read can come out short on a replica
+                    // promoted by a failover (chaos scenario 8 saw lag 1871 on an empty stream).
+                    l.lag = min(lag, reply[1].int ?? lag)
                 } else {
                     // lag is null when Redis cannot compute it (e.g. after XDEL): count the entries after last-delivered-id.
                     let last = field(info, "last-delivered-id")?.string ?? "0-0"
