@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // SHA-256 of API keys, HMAC-SHA256 of webhook bodies, constant-time comparison.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"4.0.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev; only RedisClient imports it.
@@ -68,6 +70,7 @@ let package = Package(
                 "InsightsQuery", "InsightsTracker", "InsightsWorker", "RedisClient", "InsightsModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             // The OpenAPI document, compiled in (OpenAPIDocument.swift).
             resources: [.embedInCode("Resources/openapi.json")],

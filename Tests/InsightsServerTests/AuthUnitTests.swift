@@ -16,19 +16,19 @@ struct DigestTests {
          "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
     ])
     func vectors(input: String, expected: String) {
-        #expect(SHA256.hex(input) == expected)
+        #expect(KeyDigest.hex(input) == expected)
     }
 
     @Test func millionAs() {
-        #expect(SHA256.hex([UInt8](SHA256.digest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))))
+        #expect(KeyDigest.hex([UInt8](KeyDigest.digest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// Lengths around the padding boundary (55, 56, 63, 64 bytes), checked against sha256sum.
     @Test func paddingBoundaries() {
-        #expect(SHA256.hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
-        #expect(SHA256.hex(String(repeating: "a", count: 56)) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
-        #expect(SHA256.hex(String(repeating: "a", count: 64)) == "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+        #expect(KeyDigest.hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        #expect(KeyDigest.hex(String(repeating: "a", count: 56)) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
+        #expect(KeyDigest.hex(String(repeating: "a", count: 64)) == "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
     }
 }
 
@@ -44,7 +44,7 @@ struct KeyConfigTests {
             """, source: "f", allowPlaintext: false)
         #expect(keys.count == 2)
         #expect(keys[0].name == "team-a" && keys[0].scopes == [.read, .ingest] && keys[0].agents == .only(["acme", "beta"]))
-        #expect(keys[0].rate == .perSecond(2000) && keys[0].burst == 500 && SHA256.hex(keys[0].digest) == d)
+        #expect(keys[0].rate == .perSecond(2000) && keys[0].burst == 500 && KeyDigest.hex(keys[0].digest) == d)
         #expect(keys[1].agents == .all && keys[1].rate == .unlimited && keys[1].scopes == [.admin])
         #expect(keys[1].name == "key-cdcdcdcd")
         // The printed line parses back to the same key.
@@ -55,7 +55,7 @@ struct KeyConfigTests {
         let store = try APIKeyStore.load(environmentValue: "key:secret-secret-1234 scopes=read agents=a;key:another-secret-5678 scopes=ingest agents=b",
                                          file: nil)
         #expect(store.keys.count == 2)
-        #expect(store.keys[0].digest == SHA256.digest(Array("secret-secret-1234".utf8)))
+        #expect(store.keys[0].digest == KeyDigest.digest(Array("secret-secret-1234".utf8)))
         #expect(store.authenticate("another-secret-5678")?.key.agents == .only(["b"]))
         #expect(store.authenticate("secret-secret-123") == nil)
     }
@@ -96,10 +96,10 @@ struct KeyConfigTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let good = dir.appendingPathComponent("keys").path
-        let digest = SHA256.hex("file-key-0123456789")
+        let digest = KeyDigest.hex("file-key-0123456789")
         try "# keys\n\nsha256:\(digest) scopes=read agents=acme name=f\n".write(toFile: good, atomically: true, encoding: .utf8)
         let store = try APIKeyStore.load(environmentValue: "key:env-key-0123456789 scopes=ingest agents=*", file: good)
-        #expect(store.keys.map(\.name) == ["key-" + String(SHA256.hex("env-key-0123456789").prefix(8)), "f"])
+        #expect(store.keys.map(\.name) == ["key-" + String(KeyDigest.hex("env-key-0123456789").prefix(8)), "f"])
         #expect(store.authenticate("file-key-0123456789")?.key.name == "f")
 
         // A plaintext key in a file is refused (files hold digests only), with the file and line named.
@@ -136,7 +136,7 @@ struct KeyConfigTests {
                 return ConstantTime.equals(a, b)
             }
             #expect(calls == store.keys.count)
-            #expect(compared.allSatisfy { $0 == SHA256.digest(Array(secret.utf8)) })
+            #expect(compared.allSatisfy { $0 == KeyDigest.digest(Array(secret.utf8)) })
             #expect(found?.key.name == (secret == K.wrong ? nil : secret == K.root ? "root" : "acme-read"))
         }
     }

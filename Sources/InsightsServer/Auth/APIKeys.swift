@@ -53,7 +53,7 @@ public struct APIKey: Sendable, Equatable {
 
     /// The config line for this key (`sha256:<hex> scopes=… agents=… name=… [rate=…] [burst=…]`).
     public var configLine: String {
-        var s = "sha256:\(SHA256.hex(digest)) scopes=\(scopes.sorted().map(\.rawValue).joined(separator: ","))"
+        var s = "sha256:\(KeyDigest.hex(digest)) scopes=\(scopes.sorted().map(\.rawValue).joined(separator: ","))"
         switch agents {
         case .all: s += " agents=*"
         case .only(let set): s += " agents=\(set.sorted().joined(separator: ","))"
@@ -110,7 +110,7 @@ public struct APIKeyStore: Sendable {
 
     /// Same, with the comparison given (tests count its calls).
     func authenticate(_ secret: String, compare: ([UInt8], [UInt8]) -> Bool) -> (index: Int, key: APIKey)? {
-        let presented = SHA256.digest(Array(secret.utf8))
+        let presented = KeyDigest.digest(Array(secret.utf8))
         var found: Int?
         for (i, key) in keys.enumerated() where compare(key.digest, presented) && found == nil { found = i }
         return found.map { ($0, keys[$0]) }
@@ -172,7 +172,7 @@ public struct APIKeyStore: Sendable {
                 }
                 let secret = String(first.dropFirst(4))
                 guard secret.count >= 16 else { throw fail("a plaintext key must have at least 16 characters") }
-                digest = SHA256.digest(Array(secret.utf8))
+                digest = KeyDigest.digest(Array(secret.utf8))
             } else {
                 throw fail("an entry starts with sha256:<hex>\(allowPlaintext ? " or key:<secret>" : "") (got '\(first.prefix(12))…')")
             }
@@ -233,7 +233,7 @@ public struct APIKeyStore: Sendable {
             }
             guard let scopes, !scopes.isEmpty else { throw fail("scopes= is required (ingest, read, admin, comma-separated)") }
             guard let agents else { throw fail("agents= is required (comma-separated agent ids, or * for all)") }
-            keys.append(APIKey(name: name ?? "key-" + String(SHA256.hex(digest).prefix(8)), digest: digest, scopes: scopes,
+            keys.append(APIKey(name: name ?? "key-" + String(KeyDigest.hex(digest).prefix(8)), digest: digest, scopes: scopes,
                                agents: agents, rate: rate, burst: burst))
         }
         return keys
