@@ -48,7 +48,7 @@ chaos: build venv
 # Everything in one process: managed Redis under ./.insights/, the HTTP front, 2 workers and
 # the simulator feeding agent `demo` (INSIGHTS_DEMO=0 turns it off). Ctrl-C stops it cleanly.
 run: build
-	$(SWIFT) run insights run
+	$(SWIFT) run insights run --webhook-allow-private
 
 # compose/ is validated, not run: no container engine on this machine or CI.
 compose-check: deps

@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "InsightsTracker",
                 "InsightsWorker",
+                "InsightsAlerts",
                 "InsightsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,11 +64,21 @@ let package = Package(
         ),
         // The query layer: metrics from bucket hashes and outcome counters (docs/metrics.md).
         .target(name: "InsightsQuery", dependencies: ["RedisClient", "InsightsModel"], swiftSettings: swiftSettings),
+        // Alert rules, their evaluation once a minute and webhook delivery (docs/alerts.md).
+        .target(
+            name: "InsightsAlerts",
+            dependencies: [
+                "InsightsQuery", "InsightsTracker", "RedisClient", "InsightsModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP front: the analytics API and HTTP ingest on Hummingbird 2.
         .target(
             name: "InsightsServer",
             dependencies: [
-                "InsightsQuery", "InsightsTracker", "InsightsWorker", "RedisClient", "InsightsModel",
+                "InsightsQuery", "InsightsTracker", "InsightsWorker", "InsightsAlerts", "RedisClient", "InsightsModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -105,9 +116,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "InsightsAlertsTests",
+            dependencies: ["InsightsAlerts", "InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "InsightsServerTests",
             dependencies: [
-                "InsightsServer", "InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsTestSupport",
+                "InsightsServer", "InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsAlerts", "InsightsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -4,7 +4,8 @@
 -- `common.lua .. <script>.lua` as one script (RedisScript(concatenating:)). Key names: every key
 -- of an agent is its prefix `ins:{<agent>}:` (ARGV) and one of these suffixes (AgentKeys in
 -- Sources/InsightsModel, docs/keys.md): stream, s:<sid> session, j:<sid> / jf:<sid> / jz:<sid>
--- journeys, idle, cq, wm, deadletter, c:<m|h|d>:<start> counters.
+-- journeys, idle, cq, wm, deadletter, c:<m|h|d>:<start> counters; alerts (lua/alerts.lua): ar:<rule>,
+-- alz, alh, wq, wd, wl.
 
 local MINUTE, HOUR, DAY = 60, 3600, 86400
 local MAX_INT_DIGITS = 15 -- < 2^53: every integer we parse stays exact in a Lua double

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import InsightsAlerts
 import InsightsServer
 import InsightsWorker
 import Logging
@@ -38,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var auth: AuthOptions
     @OptionGroup var replication: ReplicationOptions
+    @OptionGroup var alerts: AlertOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -71,6 +73,12 @@ struct RunCommand: AsyncParsableCommand {
                                     configuration: config, logger: Logger(label: "insights.worker"))
             workerTasks.append(Task { await worker.run() })
         }
+        // Alert rules are evaluated (once a minute) and notifications sent by one engine per process.
+        if workers > 0 {
+            let engine = try AlertEngine(client: RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2),
+                                         configuration: alerts.configuration)
+            workerTasks.append(Task { await engine.run() })
+        }
         let demo = !noDemo && env["INSIGHTS_DEMO"] != "0"
         let stopDemo = SimulateCommand.StopFlag()
         let demoTask: Task<Void, Never>? = demo ? Task {
@@ -84,6 +92,7 @@ struct RunCommand: AsyncParsableCommand {
         var serverConfig = ServerConfiguration(host: host, port: port)
         serverConfig.apiKeys = apiKeys
         serverConfig.replicaAcks = replication.replicaAcksSetting
+        serverConfig.webhookTargets = alerts.policy
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
               + (demo ? "; the simulator feeds agent 'demo'" : ""))

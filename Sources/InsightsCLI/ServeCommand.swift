@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var auth: AuthOptions
     @OptionGroup var replication: ReplicationOptions
+    @OptionGroup var alerts: AlertOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -41,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfig.streamCap = streamCap
         serverConfig.apiKeys = apiKeys
         serverConfig.replicaAcks = replication.replicaAcksSetting
+        serverConfig.webhookTargets = alerts.policy
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         logger.info("serving", metadata: ["address": "http://\(host):\(port)", "redis": "\(client.configuration.redactedDescription)"])
         // runService stops on SIGINT/SIGTERM: stop accepting, finish in-flight requests.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import InsightsAlerts
 import InsightsModel
 import InsightsWorker
 import Logging
@@ -55,6 +56,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Days journeys and session state are kept after their last event (memory: docs/worker.md). At least 2.")
     var sessionRetentionDays: Int = 35
 
+    @Flag(help: "Do not evaluate alert rules nor send their notifications in this worker (another process does).")
+    var noAlerts = false
+
+    @OptionGroup var alerts: AlertOptions
+
     func validate() throws {
         guard claimIdleMs >= 0, claimIntervalMs > 0, trimIntervalMs > 0, sweepIntervalMs > 0, compactIntervalMs > 0 else {
             throw ValidationError("--claim-idle-ms must be >= 0; --claim-interval-ms, --trim-interval-ms, --sweep-interval-ms and --compact-interval-ms > 0")
@@ -86,7 +92,14 @@ struct WorkerCommand: AsyncParsableCommand {
         // Data in the format before issue 13 would be dead-lettered: refuse, and say how to migrate.
         try await Worker.checkStorage(client: client)
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])
-        let task = Task { await worker.run() }
+        let engine = noAlerts ? nil : try AlertEngine(
+            client: RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2), configuration: alerts.configuration)
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await worker.run() }
+                if let engine { group.addTask { await engine.run() } }
+            }
+        }
         // Stop on SIGINT/SIGTERM: the current script call completes (apply and ack are one atomic call).
         let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
             signal(sig, SIG_IGN)

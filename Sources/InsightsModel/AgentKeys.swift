@@ -66,6 +66,24 @@ public struct AgentKeys: Sendable, Hashable {
     /// The counters of one bucket (a MessagePack map field → integer).
     public func counters(_ resolution: Resolution, _ start: Int64) -> String { prefix + "c:\(resolution.keyLetter):\(start)" }
 
+    // Alerts (docs/alerts.md, docs/keys.md).
+
+    /// Every alert rule: a hash rule id → agent id (one key, outside any agent's slot), which the
+    /// evaluators read once a minute.
+    public static let alertRules = "ins:alert-rules"
+    /// One alert rule: a hash (`def` its JSON, `secret`, `state`, `last` window end evaluated, `alert`, `since`).
+    public func alertRule(_ id: String) -> String { prefix + "ar:" + id }
+    /// The agent's alerts, newest last: a sorted set alert id → fired-at ms (bounded, ``alertRecords`` holds them).
+    public var alertHistory: String { prefix + "alz" }
+    /// The agent's alert records: a hash alert id → its JSON at firing, `<id>:r` → resolved-at ms.
+    public var alertRecords: String { prefix + "alh" }
+    /// Webhook deliveries waiting to be sent: a sorted set delivery id → due ms (a lease while sending).
+    public var deliveryQueue: String { prefix + "wq" }
+    /// The queued deliveries: a hash delivery id → body, `<id>:m` → `<rule> <attempts> <first ms>`.
+    public var deliveries: String { prefix + "wd" }
+    /// The newest delivery attempts (a list of JSON records, newest first, bounded).
+    public var deliveryLog: String { prefix + "wl" }
+
     /// Key kinds of the format before issue 13 (docs/keys.md, "Earlier format"), read only by `insights migrate`.
     public enum Legacy {
         public static func buckets(_ keys: AgentKeys) -> String { keys.prefix + "b:*" }

@@ -33,6 +33,10 @@ public struct MetricsQuery: Sendable {
     }
 
     /// The counters of each bucket, in order: one MGET (a bucket nobody wrote, or that expired, is empty).
+    public func counters(agent: String, buckets: [Bucket]) async throws -> [[String: Int]] {
+        try await read(agent: agent, buckets: buckets)
+    }
+
     func read(agent: String, buckets: [Bucket]) async throws -> [[String: Int]] {
         if buckets.isEmpty { return [] }
         let keys = AgentKeys(agent)

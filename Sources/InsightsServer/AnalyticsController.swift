@@ -1,4 +1,5 @@
 import Hummingbird
+import InsightsAlerts
 import InsightsModel
 import InsightsQuery
 
@@ -56,6 +57,28 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             let p = params(req)
             let agent = try p.agentID(), (s, e) = try p.window(), cost = try p.costPerInteraction()
             return JSON.response(try await query.costSavings(agent: agent, start: s, end: e, costPerInteraction: cost, now: p.now))
+        }
+        group.get("anomalies") { req, _ in
+            let p = params(req)
+            let agent = try p.agentID()
+            let end = try p.date("end_date") ?? p.now
+            let start = try p.date("start_date") ?? (end - 86_400_000)
+            guard start < end else { throw APIError.badRequest("invalid window", detail: "start_date must be before end_date") }
+            let resolution: Resolution
+            switch p.string("interval") {
+            case nil: resolution = end - start <= AnomalyScan.maxSpanMs(.minute) ? .minute : .hour
+            case "minute": resolution = .minute
+            case "hour": resolution = .hour
+            case let other?:
+                throw APIError.badRequest("invalid parameter interval", detail: "interval must be minute or hour (got \"\(other.prefix(40))\")")
+            }
+            guard end - start <= AnomalyScan.maxSpanMs(resolution) else {
+                throw APIError.badRequest("too many points", detail: "an anomaly scan covers at most \(resolution == .minute ? "6 hours by minute" : "30 days by hour")")
+            }
+            let sensitivity = try p.number("sensitivity", default: AlertRule.defaultSensitivity, in: 0.1...100)
+            let minCount = Int(try p.number("min_count", default: 20, in: 1...1_000_000_000, integer: true))
+            return JSON.response(try await AnomalyScan(query: query).scan(agent: agent, start: start, end: end, resolution: resolution,
+                                                                          sensitivity: sensitivity, minCount: minCount))
         }
         group.get("dashboard/overview") { req, _ in
             let p = params(req)

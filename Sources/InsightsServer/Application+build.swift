@@ -1,4 +1,5 @@
 import Hummingbird
+import InsightsAlerts
 import InsightsQuery
 import InsightsTracker
 import InsightsWorker
@@ -40,6 +41,7 @@ public func buildRouter(
         .addRoutes(to: router.group("api/v1"))
     AnalyticsController(query: query, defaultWindowMs: config.defaultWindowMs)
         .addRoutes(to: router.group("api/v1/analytics"))
+    AlertsController(store: AlertStore(client: client), targets: config.webhookTargets).addRoutes(to: router.group("api/v1"))
     DashboardController(files: DashboardFiles.locate()).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)  // GET /openapi.json (OpenAPIDocument.swift, docs/api.md)
     return router

@@ -73,6 +73,17 @@ struct QueryParameters {
         return r
     }
 
+    /// A number parameter in `range` (an integer if `integer`), `default` when absent; else 400 naming it.
+    func number(_ name: String, default value: Double, in range: ClosedRange<Double>, integer: Bool = false) throws -> Double {
+        guard let text = string(name) else { return value }
+        guard let v = Double(text), v.isFinite, range.contains(v), !integer || v == v.rounded() else {
+            let what = integer ? "an integer" : "a number"
+            throw APIError.badRequest("invalid parameter \(name)",
+                                      detail: "\(name) must be \(what) from \(APIKey.number(range.lowerBound)) to \(APIKey.number(range.upperBound)) (got \"\(text.prefix(40))\")")
+        }
+        return v
+    }
+
     static let maxCostPerInteraction = 1_000_000.0
 
     func costPerInteraction() throws -> Double {

@@ -1,3 +1,4 @@
+import InsightsAlerts
 import InsightsModel
 import InsightsQuery
 import InsightsTracker
@@ -27,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var requestReadTimeout: Duration = .seconds(10)
     /// The API keys (docs/security.md). Empty: no authentication (then bind loopback only, `BindPolicy`).
     public var apiKeys: APIKeyStore = APIKeyStore()
+    /// Which webhook URLs alert rules may name (`--webhook-allow-private`; docs/alerts.md).
+    public var webhookTargets = WebhookTargetPolicy()
     /// The per-key ingest token buckets (one per front process).
     public var rateLimiter: RateLimiter = RateLimiter()
 

@@ -198,7 +198,7 @@ struct RateLimiterTests {
 struct RouteAccessTests {
     @Test func everyOperationDeclaresAKnownAccess() {
         let known: Set<String> = ["open", "any-key", "read", "ingest", "admin"]
-        #expect(OpenAPIDocument.routes.routes.count == 17)
+        #expect(OpenAPIDocument.routes.routes.count == 22)
         for route in OpenAPIDocument.routes.routes {
             #expect(Set(route.access.keys) == Set(route.methods), "\(route.segments)")
             #expect(route.access.values.allSatisfy(known.contains), "\(route.segments)")
@@ -212,6 +212,9 @@ struct RouteAccessTests {
             (.post, "/api/v1/events", .scope(.ingest)), (.get, "/api/v1/agents", .scope(.read)),
             (.get, "/api/v1/status", .scope(.admin)), (.get, "/api/v1/analytics/dashboard/overview", .scope(.read)),
             (.get, "/api/v1/analytics/users/journey/s-1", .scope(.read)),
+            (.post, "/api/v1/alerts/rules", .scope(.admin)), (.get, "/api/v1/alerts/rules", .scope(.admin)),
+            (.delete, "/api/v1/alerts/rules/0123456789abcdef", .scope(.admin)), (.get, "/api/v1/alerts", .scope(.read)),
+            (.get, "/api/v1/alerts/deliveries", .scope(.admin)),
             // Undocumented method, path, or a path trick: refused to every key.
             (.get, "/api/v1/events", .unlisted), (.post, "/api/v1/agents", .unlisted), (.get, "/vendor/other.js", .unlisted),
             (.get, "/api/v1/analytics/nope", .unlisted), (.get, "/api/v1/agents/", .unlisted),
