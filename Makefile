@@ -1,7 +1,8 @@
 # Insights — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
+# libcurl4: Foundation's URLSession (alert webhooks) runs on it.
 DEBIAN_PACKAGES := redis-server redis-tools libhiredis-dev zlib1g-dev pkg-config docker-compose \
-  chromium chromium-driver libjs-chart.js wrk python3-venv
+  chromium chromium-driver libjs-chart.js wrk python3-venv libcurl4
 SWIFT ?= swift
 
 .PHONY: deps build test run clean bench compose-check venv e2e
