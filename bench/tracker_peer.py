@@ -73,7 +73,7 @@ def event_args(ev, ms):
         raise ValueError("invalid event %r" % ev.get("event_id"))
     counters = storage.event_counters(ev)
     return (storage.stored_id(ev["event_id"]), ev["session_id"], ms,
-            "1" if etype in ("user_message", "bot_response") else "0",
+            str(storage.TYPES.index(etype)),
             storage.encode_record(ev, ms), msgpack.packb(counters)), (ms // 60000 * 60, counters)
 
 

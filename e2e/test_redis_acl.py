@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from service import REPO, Front, Insights, free_port, wait_until
+from test_alerts import Receiver
 
 PASSWORD = "app-password-0123456789abcdef"
 ADMIN_PASSWORD = "admin-password-0123456789abcdef"
@@ -109,7 +110,8 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
     admin = acl_redis.admin
     admin.acl_log_reset()
     keys = f"key:{API_KEY} scopes=ingest,read,admin agents=acme name=e2e"
-    front = Front(acl_redis.url, env={"INSIGHTS_API_KEYS": keys})
+    front = Front(acl_redis.url, "--webhook-allow-private", env={"INSIGHTS_API_KEYS": keys})
+    receiver = Receiver(failures=0)
     worker = None
     auth = {"Authorization": f"Bearer {API_KEY}"}
     try:
@@ -136,7 +138,17 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
         admin.xgroup_create("ins:{acme}:stream", "workers", id="0")
         admin.xgroup_createconsumer("ins:{acme}:stream", "workers", "gone")
 
+        # An alert rule (the worker's engine judges it when it starts) with a webhook: lua/alerts.lua's
+        # transition, lease and attempt record run through the ACL user too.
+        rule = {"name": "messages", "agent_id": "acme", "metric": "events:user_message", "window_minutes": 60,
+                "condition": "above", "threshold": 0, "webhook_url": receiver.url}
+        status, _, raw = front.request("POST", "/api/v1/alerts/rules", json.dumps(rule).encode(),
+                                       {**auth, "Content-Type": "application/json"})
+        assert status == 201, raw
+        rule_id = json.loads(raw)["id"]
+
         worker = Insights("worker", "--redis-url", acl_redis.url, "--claim-idle-ms", "200", "--claim-interval-ms", "200",
+                          "--webhook-allow-private",
                           "--max-deliveries", "2", "--trim-interval-ms", "300", "--session-timeout", "5",
                           "--wall-clock-grace-ms", "1000", "--consumer-expiry-ms", "0")
 
@@ -164,6 +176,16 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
             front.get_json(f"/api/v1/analytics/{path}?agent_id=acme", headers=auth)
         assert front.get_json("/api/v1/agents", headers=auth)["agents"] == ["acme"]
         assert front.get("/ready", headers=auth)[0] == 200
+        wait_until(lambda: len(receiver.delivered()) == 1, 30, "the alert's notification delivered")
+        alerts = front.get_json("/api/v1/alerts?agent_id=acme", headers=auth)["alerts"]
+        assert len(alerts) == 1 and alerts[0]["value"] == 2 and alerts[0]["state"] == "firing"
+        wait_until(lambda: front.get_json(f"/api/v1/alerts/deliveries?rule_id={rule_id}", headers=auth)["deliveries"], 10,
+                   "the delivery recorded")
+        assert front.get_json("/api/v1/alerts/rules", headers=auth)["rules"][0]["state"] == "firing"
+        live = front.get_json("/api/v1/analytics/live?agent_id=acme", headers=auth)
+        assert live["waiting_for_bot"] == 0 and live["active_conversations"] == 0  # s1 ended, s2 swept
+        front.get_json("/api/v1/analytics/anomalies?agent_id=acme", headers=auth)
+        assert front.request("DELETE", f"/api/v1/alerts/rules/{rule_id}", headers=auth)[0] == 204
 
         log = admin.acl_log()
         assert log == [], f"commands or keys the ACL refused: {json.dumps(log, default=str)[:2000]}"
@@ -172,6 +194,7 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
         if worker:
             worker.stop()
         front.stop()
+        receiver.close()
 
 
 def test_serve_refuses_open_non_loopback_bind():

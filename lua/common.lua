@@ -4,7 +4,7 @@
 -- `common.lua .. <script>.lua` as one script (RedisScript(concatenating:)). Key names: every key
 -- of an agent is its prefix `ins:{<agent>}:` (ARGV) and one of these suffixes (AgentKeys in
 -- Sources/InsightsModel, docs/keys.md): stream, s:<sid> session, j:<sid> / jf:<sid> / jz:<sid>
--- journeys, idle, cq, wm, deadletter, c:<m|h|d>:<start> counters; alerts (lua/alerts.lua): ar:<rule>,
+-- journeys, idle, act / wait (live state), cq, wm, deadletter, c:<m|h|d>:<start> counters; alerts (lua/alerts.lua): ar:<rule>,
 -- alz, alh, wq, wd, wl.
 
 local MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -77,6 +77,7 @@ local TYPE_NAMES = {
   'workflow_failed', 'api_call', 'error', 'user_feedback', 'custom',
 }
 local T_END, T_USER, T_BOT, T_INTENT = 1, 2, 3, 4
+local C_END, C_USER, C_BOT = '1', '2', '3'  -- the same codes as ingest's `type` argument (a string)
 local T_WF_STARTED, T_WF_COMPLETED, T_WF_FAILED = 6, 7, 8
 local FLAG_ESCALATED = 1
 

@@ -2,13 +2,13 @@
 -- Insights: atomic ingest of a batch of analytics events for one agent.
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:stream prefix minTTL hourTTL dayTTL sessTTL n counters
---         <6 args per event: idfield session ts_ms message record contribution> [streamCap]
+--         <6 args per event: idfield session ts_ms type record contribution> [streamCap]
 -- Returns {accepted, duplicates}.
 --
 -- The caller (EventIngestor, Sources/InsightsTracker) decoded and validated every event once, and
 -- derived from it all that is stored: idfield is the event id's stored form (StoredEventID),
--- message '1' for user_message and
--- bot_response, record the journey record (JourneyRecord) the stream entry carries, contribution
+-- type the event type's code (EventType.code: 2 user_message, 3 bot_response, 1 conversation_end, …),
+-- record the journey record (JourneyRecord) the stream entry carries, contribution
 -- the event's own bucket counters (EventCounters, a MessagePack map field -> delta), and counters
 -- the sum of all contributions of the batch per minute (MessagePack: minute start -> {field ->
 -- delta}). The script checks what it relies on (counts, numbers), not the events again: it adds
@@ -26,7 +26,12 @@
 -- when they compact it (its compacted journey keeps them), so the sets hold the ids of sessions
 -- still open: a re-sent event is always caught within its session (for as long as the session is
 -- kept); the same id in another session only while the first one is not compacted.
--- Session counters live in the session hash `P s:<sid>` (t0, m, l, x). Sent as `common.lua .. ingest.lua`.
+-- Session counters live in the session hash `P s:<sid>` (t0, m, l, x), and the live state
+-- (docs/metrics.md, *Live state*): lu / lb, the times of its latest user_message and bot_response,
+-- lt the type code of its latest event; a session not ended nor finalized is in `P act` (scored
+-- by its latest event), and in `P wait` (scored by its latest user_message) while that
+-- user_message has no bot_response at or after it.
+-- Sent as `common.lua .. ingest.lua`.
 --
 -- Phases, so that a bad argument or a wrong-typed key is found before anything is written (Redis
 -- does not roll back a script that fails half-way): 1. validate the arguments, 2. read (TIME,
@@ -122,7 +127,9 @@ for i = 1, n do
   if s == nil then
     s = { key = prefix .. 's:' .. sid, m = 0 }
     sessions[sid] = s
-    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it', 'st')
+    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it', 'st', 'lu', 'lb')
+    s.lu, s.lb = tonumber(r[8] or '-1'), tonumber(r[9] or '-1')
+    s.final = r[7] and true or false
     if r[1] then
       s.t0, s.t0_s, s.m, s.m_s, s.l, s.l_s, s.x = tonumber(r[1]), r[1], tonumber(r[2] or '0'), r[2], tonumber(r[3]), r[3], tonumber(r[4])
       if r[7] then
@@ -137,9 +144,10 @@ for i = 1, n do
         s.header, s.t0, s.t0_s, s.m, s.l, s.l_s = header, tonumber(h.t0), h.t0, tonumber(h.m or '0'), tonumber(h.l), h.l
         s.compacted_ids = {}
         for _, id in ipairs(header.i or {}) do s.compacted_ids[id] = true end
+        s.final = true
       end
     end
-    s.m0 = s.m
+    s.m0, s.lu0, s.lb0 = s.m, s.lu, s.lb
   end
 end
 
@@ -242,7 +250,13 @@ for _, i in ipairs(accepted) do
     add(new, 'sess_msgs', s.m)
     s.t0, s.t0_s = ts, ARGV[b + 2]
   end
-  if ARGV[b + 3] == '1' then
+  local code = ARGV[b + 3]
+  if code == C_USER or code == C_BOT then
+    if code == C_USER then
+      if ts > s.lu then s.lu = ts end
+    elseif ts > s.lb then
+      s.lb = ts
+    end
     s.m = s.m + 1
     local a = minute_of_ts(s.t0)
     add(a, 'sess_msgs', 1)
@@ -250,8 +264,9 @@ for _, i in ipairs(accepted) do
       add(a, 'conv_msg', 1)
     end
   end
+  if code == C_END then s.ended = true end
   if s.l == nil or ts > s.l then
-    s.l, s.l_s = ts, ARGV[b + 2]
+    s.l, s.l_s, s.lt = ts, ARGV[b + 2], code
   end
 end
 
@@ -296,6 +311,7 @@ redis.call('EXPIREAT', today_key, int_str((today + 2) * DAY + 3600))
 -- Session hashes: counters and last event time. The expiry is refreshed only when it would
 -- otherwise fall more than an hour short of the retention (`x` remembers what was set): one
 -- EXPIRE per session and hour.
+local wait_key, act_key = prefix .. 'wait', prefix .. 'act'
 local refresh_before = now + session_ttl - 3600
 local expire_at_s = int_str(now + session_ttl)
 for _, sid in ipairs(session_order) do
@@ -312,9 +328,25 @@ for _, sid in ipairs(session_order) do
   if expire then
     args[#args + 1], args[#args + 2] = 'x', expire_at_s
   end
+  if s.lu ~= s.lu0 then args[#args + 1], args[#args + 2] = 'lu', int_str(s.lu) end
+  if s.lb ~= s.lb0 then args[#args + 1], args[#args + 2] = 'lb', int_str(s.lb) end
+  if s.lt then args[#args + 1], args[#args + 2] = 'lt', s.lt end
   call_chunked('HSET', s.key, {}, args)
   if expire then
     redis.call('EXPIRE', s.key, ARGV[5])
+  end
+  -- Live state: active (not ended, by its latest event), waiting for the bot, or no longer.
+  if s.ended then
+    redis.call('ZREM', act_key, sid)
+  elseif s.lt and not s.final then
+    redis.call('ZADD', act_key, s.l_s, sid)
+  end
+  local was = not s.final and s.lu0 > s.lb0
+  local waiting = not s.final and not s.ended and s.lu > s.lb
+  if waiting and (not was or s.lu ~= s.lu0) then
+    redis.call('ZADD', wait_key, int_str(s.lu), sid)
+  elseif was and not waiting then
+    redis.call('ZREM', wait_key, sid)
   end
 end
 

@@ -112,6 +112,8 @@ local function finalize(prefix, now_s, now_ms_s, ttls, retention_s, sid)
   end
   redis.call('RENAME', jkey, prefix .. 'jf:' .. sid)
   redis.call('ZREM', prefix .. 'idle', sid)
+  redis.call('ZREM', prefix .. 'wait', sid)  -- live state: a finalized session is neither active nor waiting
+  redis.call('ZREM', prefix .. 'act', sid)
   redis.call('ZADD', prefix .. 'cq', now_ms_s, sid)
   return true
 end
@@ -149,6 +151,8 @@ local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
     contribute(prefix, now_s, ttls, o, 1)
   end
   redis.call('HSET', skey, 'st', pack_state(st, o))
+  redis.call('ZREM', prefix .. 'wait', sid)  -- ingest may have seen it open while it was being finalized
+  redis.call('ZREM', prefix .. 'act', sid)
   redis.call('APPEND', fkey, table.concat(parts))
   redis.call('EXPIRE', fkey, retention_s)
   redis.call('ZADD', prefix .. 'cq', now_ms_s, sid)

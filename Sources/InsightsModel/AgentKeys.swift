@@ -57,6 +57,12 @@ public struct AgentKeys: Sendable, Hashable {
     public func compactJourney(_ sid: String) -> String { prefix + "jz:" + sid }
     /// Sessions with applied events that are not finalized, scored by their last event time.
     public var idle: String { prefix + "idle" }
+    /// Live state (docs/metrics.md, *Live state*): sessions not ended nor finalized, scored by their
+    /// latest event time (ingest writes it, finalizing removes it).
+    public var active: String { prefix + "act" }
+    /// Live state: sessions whose latest user_message has no bot_response at or after it, scored by
+    /// that user_message's time.
+    public var waiting: String { prefix + "wait" }
     /// Finalized sessions waiting for compaction, scored by when they are due (a lease while compacting).
     public var compactQueue: String { prefix + "cq" }
     /// The greatest event time the workers have applied.

@@ -58,6 +58,14 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             let agent = try p.agentID(), (s, e) = try p.window(), cost = try p.costPerInteraction()
             return JSON.response(try await query.costSavings(agent: agent, start: s, end: e, costPerInteraction: cost, now: p.now))
         }
+        group.get("live") { req, _ in
+            let p = params(req)
+            let agent = try p.agentID()
+            let active = try p.number("active_window_s", default: 300, in: 1...3600, integer: true)
+            let stuck = try p.number("stuck_after_s", default: 30, in: 1...3600, integer: true)
+            return JSON.response(try await query.live(agent: agent, now: p.now, activeWindowMs: Int64(active) * 1000,
+                                                      stuckAfterMs: Int64(stuck) * 1000))
+        }
         group.get("anomalies") { req, _ in
             let p = params(req)
             let agent = try p.agentID()

@@ -154,7 +154,7 @@ public struct EventIngestor: Sendable {
             c.append(bytes: r.idField)
             c.append(e.sessionID)
             c.append(e.timestampMs)
-            c.append(e.eventType.isMessage ? "1" : "0")
+            c.append(String(e.eventType.code))
             record.removeAll(keepingCapacity: true)
             r.encode(into: &record)
             c.append(bytes: record)
