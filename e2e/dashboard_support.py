@@ -3,6 +3,7 @@ world (private Redis, `insights serve`, `insights worker`), a headless Chromium,
 read the page (cards, Chart.js data, console, contrast)."""
 from __future__ import annotations
 
+import json
 import math
 import os
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,11 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 AGENT = "shop"
+LIVE_AGENT = "live-bot"
+# The alert rule the world starts with (before its worker, whose alert engine judges it at once):
+# conversations of the last 30 complete minutes above 0 — s4 (−10 min) only: value 1.
+RULE = {"name": "shop conversations", "agent_id": AGENT, "metric": "total_conversations", "window_minutes": 30,
+        "condition": "above", "threshold": 0}
 
 
 def iso(dt: datetime) -> str:
@@ -76,6 +82,10 @@ class Data:
             ("bot_response", 100), ("conversation_end",)])
         self.session("b1", n - 3 * H, [("conversation_start",), ("user_message",), ("conversation_end",)],
                      agent="bot-b")
+        # Agent live-bot, for the live card: w1 waits for the bot since −40 s (stuck: over 30 s), w2
+        # was answered (user −20 s, bot −19 s). Both active.
+        self.session("w1", n - 40 * timedelta(seconds=1), [("user_message",)], agent=LIVE_AGENT)
+        self.session("w2", n - 20 * timedelta(seconds=1), [("user_message",), ("bot_response", 150)], agent=LIVE_AGENT)
 
     def session(self, sid: str, start: datetime, steps: list[tuple], agent: str = AGENT):
         self.first[sid] = start
@@ -127,11 +137,14 @@ EXPECTED_24H = {
 def world():
     redis = Redis()
     front = Front(redis.url)
-    worker = Insights("worker", "--redis-url", redis.url, "--session-timeout", "60")
     data = Data()
+    worker = None
     try:
         status, body = front.post_events(data.events)
         assert status == 200 and body["accepted"] == len(data.events), body
+        status, _, raw = front.request("POST", "/api/v1/alerts/rules", json.dumps(RULE).encode(), {"Content-Type": "application/json"})
+        assert status == 201, raw
+        worker = Insights("worker", "--redis-url", redis.url, "--session-timeout", "60")
         since = iso(data.now - timedelta(days=8))
 
         def finalized():
@@ -143,7 +156,8 @@ def world():
         wait_until(finalized, 30, "the worker to finalize every session", interval=0.2)
         yield redis, front, worker, data
     finally:
-        worker.stop()
+        if worker:
+            worker.stop()
         front.stop()
         redis.close()
 

@@ -14,8 +14,86 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from dashboard_support import (  # noqa: F401  (world and browser are pytest fixtures)
-    AGENT, EXPECTED_24H, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
+    AGENT, EXPECTED_24H, LIVE_AGENT, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
 )
+
+
+def test_alerts_live_card_anomalies_and_rules(world, browser):
+    """Runs first: the live card's sessions are finalized by the worker about 80 s after the data."""
+    _, front, _, data = world
+    # Live card of live-bot: w1 and w2 active, w1 waiting since −40 s (stuck), w2 answered.
+    browser.get(f"{front.base}/?agent={LIVE_AGENT}&timeframe=24h&refresh=1")
+    loaded(browser, f"{LIVE_AGENT}/24h")
+    wait(browser, lambda d: d.find_element(By.ID, "live-active").text == "2", what="the live card")
+    assert browser.find_element(By.ID, "live-waiting").text == "1"
+    waited = int(browser.find_element(By.ID, "live-oldest").get_attribute("data-ms"))
+    expected = (datetime.now(timezone.utc) - (data.now - timedelta(seconds=40))).total_seconds() * 1000
+    assert expected - 5000 <= waited <= expected + 1000, (waited, expected)
+    stuck = browser.find_elements(By.CSS_SELECTOR, "#live-stuck li")
+    assert [li.get_attribute("data-session") for li in stuck] == ["w1"]
+    assert "last event user message" in stuck[0].text
+    assert browser.find_element(By.ID, "alerts-firing").is_displayed() is False  # live-bot has no rule
+
+    # shop: the rule the world started with fired on its first judgement (s4: 1 conversation).
+    browser.get(f"{front.base}/?agent={AGENT}&timeframe=24h&refresh=1")
+    loaded(browser, f"{AGENT}/24h")
+    wait(browser, lambda d: d.find_element(By.ID, "alerts-firing").is_displayed(), what="the firing alert")
+    items = browser.find_elements(By.CSS_SELECTOR, "#alerts-list li")
+    assert len(items) == 1 and items[0].text.startswith("shop conversations — total_conversations 1 (threshold 0) · firing since ")
+    assert browser.find_element(By.ID, "alerts-count").text == "1 alert firing"
+
+    # Anomaly marks on the 24 h trend: every hour's baseline (the 24 before it, the same hour 2-7 days
+    # back) is mostly empty (median 0, MAD 0, floor 1), so an hour is anomalous when it has at least 4
+    # messages or 4 new conversations (score = the count > 3); rates have fewer than 20 events.
+    messages: dict[str, int] = {}
+    conversations: dict[str, int] = {}
+    for e in data.events:
+        if e["agent_id"] != AGENT:
+            continue
+        h = hour_floor(datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")))
+        if e["event_type"] in ("user_message", "bot_response"):
+            messages[h] = messages.get(h, 0) + 1
+    for sid, first in data.first.items():
+        if sid.startswith(("s", "p", "o")):
+            conversations[hour_floor(first)] = conversations.get(hour_floor(first), 0) + 1
+    trend = browser.execute_script(
+        "const c = Chart.getChart(document.getElementById('trend-chart'));"
+        "return {labels: c.data.labels, marks: c.data.datasets[1].data};")
+    marked = {label for label, v in zip(trend["labels"], trend["marks"]) if v is not None}
+    expected_marks = {h for h in trend["labels"] if messages.get(h, 0) >= 4 or conversations.get(h, 0) >= 4}
+    assert marked == expected_marks and marked, (marked, expected_marks)
+    assert f"{len(marked)} point" in browser.find_element(By.ID, "trend-sub").text
+
+    # Rules: the world's rule is listed (firing); one created through the form appears, then is deleted.
+    rows = browser.find_elements(By.CSS_SELECTOR, "#rules-body tr")
+    assert len(rows) == 1 and rows[0].find_elements(By.TAG_NAME, "td")[4].text == "firing"
+    browser.find_element(By.ID, "rule-name").send_keys("slow bot")
+    Select(browser.find_element(By.ID, "rule-metric")).select_by_value("avg_response_time_ms")
+    browser.find_element(By.ID, "rule-window").clear()
+    browser.find_element(By.ID, "rule-window").send_keys("10")
+    browser.find_element(By.ID, "rule-threshold").send_keys("500")
+    browser.find_element(By.CSS_SELECTOR, "#rule-form button[type=submit]").click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rules-body tr")) == 2, what="the new rule listed")
+    assert "webhook secret" in browser.find_element(By.ID, "rule-message").text
+    rules = front.get_json(f"/api/v1/alerts/rules?agent_id={AGENT}")["rules"]
+    slow = next(r for r in rules if r["name"] == "slow bot")
+    assert (slow["metric"], slow["window_minutes"], slow["condition"], slow["threshold"]) == ("avg_response_time_ms", 10, "above", 500)
+    row = browser.find_element(By.CSS_SELECTOR, f"#rules-body tr[data-rule='{slow['id']}']")
+    assert [td.text for td in row.find_elements(By.TAG_NAME, "td")[:5]] == ["slow bot", "avg_response_time_ms", "above 500", "10 min", "ok"]
+    # An invalid rule: the service's 400 is shown, nothing is created.
+    browser.find_element(By.ID, "rule-name").send_keys("bad hook")
+    browser.find_element(By.ID, "rule-threshold").send_keys("1")
+    browser.find_element(By.ID, "rule-webhook").send_keys("http://10.0.0.1/hook")
+    browser.find_element(By.CSS_SELECTOR, "#rule-form button[type=submit]").click()
+    wait(browser, lambda d: "invalid field webhook_url" in d.find_element(By.ID, "rule-message").text, what="the refusal shown")
+    browser.find_element(By.ID, "rule-webhook").clear()
+    row.find_element(By.CSS_SELECTOR, "button.delete-rule").click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rules-body tr")) == 1, what="the rule deleted")
+    assert [r["name"] for r in front.get_json(f"/api/v1/alerts/rules?agent_id={AGENT}")["rules"]] == ["shop conversations"]
+    screenshot(browser, "dashboard-alerts.png")
+    # The browser logs the refused rule's 400 (expected above); nothing else.
+    refused = "/api/v1/alerts/rules - Failed to load resource: the server responded with a status of 400"
+    assert [e for e in console_errors(browser) if refused not in e["message"]] == []
 
 
 def test_cards_charts_timeframe_and_agent(world, browser):
@@ -86,7 +164,7 @@ def test_cards_charts_timeframe_and_agent(world, browser):
 
     # Agent picker (from /api/v1/agents).
     sel = Select(browser.find_element(By.ID, "agent"))
-    assert [o.text for o in sel.options] == ["bot-b", AGENT]
+    assert [o.text for o in sel.options] == ["bot-b", LIVE_AGENT, AGENT]
     sel.select_by_value("bot-b")
     loaded(browser, "bot-b/90d")
     assert "agent=bot-b" in browser.current_url and "timeframe=90d" in browser.current_url

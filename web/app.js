@@ -1,6 +1,6 @@
 // Insights dashboard: plain ES2017, no framework, no build step. Chart.js (global `Chart`) is
-// served by the front from Debian's libjs-chart.js at /vendor/chart.min.js; util.js (formatting)
-// and charts.js (the three charts) are loaded before this file.
+// served by the front from Debian's libjs-chart.js at /vendor/chart.min.js; util.js (formatting),
+// charts.js (the three charts) and alerts.js (alerts, live card, rules) are loaded before this file.
 //
 // State lives in the URL (?agent=…&timeframe=…&session=…) so a view can be shared; `refresh`
 // (seconds, default 5) and `cost` (cost per human-handled conversation, default the API's 5.0)
@@ -22,6 +22,7 @@
 
   const { $, setText, fmt, intFmt, moneyFmt, clock, dateLabel, pad } = window.InsightsUtil;
   const charts = window.InsightsCharts;
+  const alerts = window.InsightsAlerts;
   const params = new URLSearchParams(window.location.search);
 
   function refreshSeconds() {
@@ -69,8 +70,11 @@
     }
   }
 
-  async function api(path) {
+  // GET by default; `options.method` and a JSON `options.body` for the rules panel (alerts.js).
+  async function api(path, options) {
+    const opts = options || {};
     const headers = { Accept: 'application/json' };
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     const key = window.sessionStorage.getItem(KEY_STORAGE);
     if (key) headers.Authorization = 'Bearer ' + key;
     // A request that hangs must not stall the refresh loop: abort it after a while.
@@ -80,7 +84,8 @@
     let body = null;
     try {
       try {
-        res = await fetch(path, { headers: headers, cache: 'no-store', signal: abort.signal });
+        res = await fetch(path, { method: opts.method || 'GET', headers: headers, cache: 'no-store', signal: abort.signal,
+          body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined });
       } catch (e) {
         throw new HTTPProblem('unreachable', 0, abort.signal.aborted ? 'no answer in time' : 'network error: ' + e.message);
       }
@@ -89,6 +94,7 @@
       clearTimeout(timer);
     }
     if (res.ok) {
+      if (res.status === 204) return null;
       if (body === null) throw new HTTPProblem('http', res.status, 'the service answered something that is not JSON');
       return body;
     }
@@ -352,17 +358,19 @@
       const now = Date.now();
       const win = '&start_date=' + encodeURIComponent(isoNoMs(now - tf.ms)) + '&end_date=' + encodeURIComponent(isoNoMs(now));
       const cost = state.cost !== null && state.cost !== '' ? '&cost_per_interaction=' + encodeURIComponent(state.cost) : '';
-      const [overview, ts, drop] = await Promise.all([
+      const [overview, ts, drop, , alerting] = await Promise.all([
         api('/api/v1/analytics/dashboard/overview?agent_id=' + agent + '&timeframe=' + state.timeframe + cost),
         api('/api/v1/analytics/conversations/timeseries?agent_id=' + agent + win + '&interval=' + tf.interval),
         api('/api/v1/analytics/users/drop-off?agent_id=' + agent + win),
         loadJourney(generation),
+        alerts.load(state.agent, { startMs: now - tf.ms, endMs: now }),
       ]);
       if (generation !== state.generation) return;  // the view changed meanwhile: redrawn right after
       $('denied').hidden = true;
       showOnly('dashboard');
       renderCards(overview);
-      charts.renderTrend(ts);
+      const anomalies = alerts.render(alerting);
+      charts.renderTrend(ts, alerts.marks(anomalies, ts.points.map((p) => p.date), ts.interval), anomalies !== null);
       charts.renderIntents(overview.nlu_metrics);
       charts.renderDropOff(drop);
       document.body.dataset.loaded = state.agent + '/' + state.timeframe;
@@ -408,6 +416,7 @@
       return;
     }
     charts.setup();
+    alerts.setup(api, viewChanged);
     buildCards();
     document.querySelector('input[name="timeframe"][value="' + state.timeframe + '"]').checked = true;
     $('session-id').value = state.session;

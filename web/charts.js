@@ -6,7 +6,7 @@ window.InsightsCharts = (function () {
   const { $, setText, intFmt, pad, dateLabel } = window.InsightsUtil;
   const TOP_INTENTS = 5;
   const PALETTE = ['#1d4ed8', '#c2410c', '#047857', '#7c3aed', '#b91c1c', '#64748b'];
-  const state = { charts: {}, drawn: {}, trendInterval: null };
+  const state = { charts: {}, drawn: {}, trendInterval: null, marks: {} };
 
   function chartDefaults() {
     Chart.defaults.color = '#1f2933';
@@ -47,22 +47,35 @@ window.InsightsCharts = (function () {
     state.drawn[id] = key;
   }
 
-  function renderTrend(ts) {
+  // `marks`: point label → descriptions of the anomalies in it (alerts.js); drawn as red points.
+  // `scanned`: whether anomalies were looked for at all (not over 90 days).
+  function renderTrend(ts, marks, scanned) {
     const interval = ts.interval;
     const labels = ts.points.map((p) => p.date);
     const values = ts.points.map((p) => p.conversations);
+    const flagged = labels.map((l, i) => (marks && marks[l] ? values[i] : null));
+    state.marks = marks || {};
     state.trendInterval = interval;
     const chart = state.charts['trend-chart'];
     if (chart) chart.options.scales.x.ticks.autoSkip = interval === 'day';
     draw('trend-chart', 'line', {
       labels: labels,
-      datasets: [{ label: 'Conversations', data: values, borderColor: '#1d4ed8', backgroundColor: 'rgba(29,78,216,0.12)', fill: true, tension: 0, pointRadius: values.length > 60 ? 0 : 2, borderWidth: 2 }],
+      datasets: [
+        { label: 'Conversations', data: values, borderColor: '#1d4ed8', backgroundColor: 'rgba(29,78,216,0.12)', fill: true, tension: 0, pointRadius: values.length > 60 ? 0 : 2, borderWidth: 2 },
+        { label: 'Anomaly', data: flagged, showLine: false, pointRadius: 6, pointHoverRadius: 7, pointStyle: 'triangle', borderColor: '#b91c1c', backgroundColor: '#b91c1c' },
+      ],
     }, {
       chart: {
         interaction: { mode: 'index', intersect: false },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { title: (items) => items.length ? new Date(items[0].label).toLocaleString('en-US') : '' } },
+          tooltip: {
+            filter: (item) => item.datasetIndex === 0 || item.raw !== null,
+            callbacks: {
+              title: (items) => items.length ? new Date(items[0].label).toLocaleString('en-US') : '',
+              label: (c) => c.datasetIndex === 1 ? 'Anomaly: ' + (state.marks[c.label] || []).join('; ') : c.dataset.label + ': ' + c.formattedValue,
+            },
+          },
         },
         scales: {
           x: {
@@ -77,7 +90,9 @@ window.InsightsCharts = (function () {
       },
     });
     const total = values.reduce((a, b) => a + b, 0);
-    setText($('trend-sub'), intFmt.format(total) + ' conversations, one point per ' + interval);
+    const n = flagged.filter((v) => v !== null).length;
+    setText($('trend-sub'), intFmt.format(total) + ' conversations, one point per ' + interval +
+      (!scanned ? '; anomalies are marked over 30 days at most' : n ? '; ' + n + (n === 1 ? ' point' : ' points') + ' with an anomaly (red)' : '; no anomaly'));
   }
 
   function topIntents(dist) {
