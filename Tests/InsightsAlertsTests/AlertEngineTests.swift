@@ -219,6 +219,27 @@ struct AlertEngineTests {
         #expect(try await client.send("ZCARD", key: AgentKeys("acme").deliveryQueue).int == 0)
     }
 
+    /// A receiver that takes 3 s to answer holds only its own notification: another rule's, to
+    /// another receiver, is delivered meanwhile.
+    @Test func aSlowReceiverDelaysNoOtherNotification() async throws {
+        try await loadFallbacks()
+        let slow = try WebhookReceiver(), fast = try WebhookReceiver()
+        try slow.start()
+        try fast.start()
+        defer { slow.stop(); fast.stop() }
+        slow.respond(with: 200, delayMs: 3000)
+        for (name, url) in [("slow", slow.url), ("fast", fast.url)] {
+            _ = try await makeRule(#"{"name": "\#(name)", "agent_id": "acme", "metric": "fallback_rate", "window_minutes": 2, "condition": "above", "threshold": 20, "webhook_url": "\#(url)"}"#)
+        }
+        let e = try engine { $0.attemptTimeout = .seconds(10) }
+        for k in 1...5 { _ = try await e.evaluate(windowEnd: minute(k), at: minute(k) + 12_000) }
+        let started = ContinuousClock.now
+        #expect(try await e.deliverDue() == 2)
+        try await waitUntil { fast.received.count == 1 }
+        #expect(ContinuousClock.now - started < .seconds(2.5) && slow.received.isEmpty)
+        try await waitUntil { slow.received.count == 1 }
+    }
+
     /// A target the policy forbids (resolved at send time) fails at once, without a request.
     @Test func forbiddenTargetFailsWithoutSending() async throws {
         try await loadFallbacks()
