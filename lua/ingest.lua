@@ -253,9 +253,9 @@ for _, i in ipairs(accepted) do
   local code = ARGV[b + 3]
   if code == C_USER or code == C_BOT then
     if code == C_USER then
-      if ts > s.lu then s.lu = ts end
+      if ts > s.lu then s.lu, s.lu_s = ts, ARGV[b + 2] end
     elseif ts > s.lb then
-      s.lb = ts
+      s.lb, s.lb_s = ts, ARGV[b + 2]
     end
     s.m = s.m + 1
     local a = minute_of_ts(s.t0)
@@ -328,8 +328,8 @@ for _, sid in ipairs(session_order) do
   if expire then
     args[#args + 1], args[#args + 2] = 'x', expire_at_s
   end
-  if s.lu ~= s.lu0 then args[#args + 1], args[#args + 2] = 'lu', int_str(s.lu) end
-  if s.lb ~= s.lb0 then args[#args + 1], args[#args + 2] = 'lb', int_str(s.lb) end
+  if s.lu ~= s.lu0 then args[#args + 1], args[#args + 2] = 'lu', s.lu_s end
+  if s.lb ~= s.lb0 then args[#args + 1], args[#args + 2] = 'lb', s.lb_s end
   if s.lt then args[#args + 1], args[#args + 2] = 'lt', s.lt end
   call_chunked('HSET', s.key, {}, args)
   if expire then
@@ -344,7 +344,7 @@ for _, sid in ipairs(session_order) do
   local was = not s.final and s.lu0 > s.lb0
   local waiting = not s.final and not s.ended and s.lu > s.lb
   if waiting and (not was or s.lu ~= s.lu0) then
-    redis.call('ZADD', wait_key, int_str(s.lu), sid)
+    redis.call('ZADD', wait_key, s.lu_s or int_str(s.lu), sid)
   elseif was and not waiting then
     redis.call('ZREM', wait_key, sid)
   end
