@@ -89,6 +89,17 @@ public struct AnalyticsEvent: Sendable, Equatable {
         return nil
     }
 
+    /// The longest workflow name counted by name (``workflowName``), in Unicode scalars.
+    public static let maxWorkflowNameLength = 64
+
+    /// `data["workflow"]` if it is a string of 1 to 64 characters without control characters (a
+    /// bucket field suffix), else `nil`: the event still counts as a workflow event, not by name.
+    public var workflowName: String? {
+        guard case .string(let value)? = data["workflow"], !value.isEmpty, value.unicodeScalars.count <= Self.maxWorkflowNameLength,
+              !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
+        return value
+    }
+
     /// Whether `data["escalated_to_human"]` is JSON `true` (a number `1` is not).
     public var escalatedToHuman: Bool {
         data["escalated_to_human"] == .bool(true)

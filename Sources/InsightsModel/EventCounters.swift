@@ -41,7 +41,50 @@ public enum EventCounters {
         }
         if e.escalatedToHuman { out.append(("escalations", 1)) }
         if let ch = e.channel, !ch.isEmpty { out.append(("ch:" + ch, 1)) }
+        // Quality (docs/metrics.md, *Quality*): feedback events' rating and thumbs; any event's sentiment.
+        if e.eventType == .userFeedback {
+            out.append(("fb:n", 1))
+            if let r = e.data["rating"]?.intValue, (1...5).contains(r) {
+                out.append(("fb:rating_sum", r))
+                out.append(("fb:rating_n", 1))
+                if r >= 4 { out.append(("fb:csat", 1)) }
+            }
+            switch e.data["thumbs"]?.stringValue {
+            case "up": out.append(("fb:up", 1))
+            case "down": out.append(("fb:down", 1))
+            default: break
+            }
+        }
+        if let s = e.sentiment, !s.isEmpty { out.append(("sent:" + sentimentClass(s), 1)) }
+        // Workflows by name (docs/metrics.md, *Workflows*).
+        if let stage = workflowStage(e.eventType), let name = e.workflowName {
+            out.append(("wf:\(stage):" + name, 1))
+            if e.eventType == .workflowCompleted, let d = e.durationMs {
+                out.append(("wfd:sum:" + name, d))
+                out.append(("wfd:n:" + name, 1))
+            }
+        }
         return out
+    }
+
+    /// The sentiment classes counted by name; any other value counts as `other` (the field is free
+    /// text, and a bucket must not hold one counter per spelling).
+    public static let sentimentClasses: Set<String> = ["positive", "neutral", "negative", "mixed"]
+
+    /// A sentiment value's class: itself lowercased if it is one of ``sentimentClasses``, else `other`.
+    public static func sentimentClass(_ s: String) -> String {
+        let lower = s.lowercased()
+        return sentimentClasses.contains(lower) ? lower : "other"
+    }
+
+    /// `started`, `completed` or `failed` for the three workflow event types.
+    public static func workflowStage(_ t: EventType) -> String? {
+        switch t {
+        case .workflowStarted: "started"
+        case .workflowCompleted: "completed"
+        case .workflowFailed: "failed"
+        default: nil
+        }
     }
 
     /// Latency histogram bin `floor(4 · log2(rt))` for rt ≥ 1 (bin i covers [2^(i/4), 2^((i+1)/4)) ms).

@@ -58,6 +58,30 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             let agent = try p.agentID(), (s, e) = try p.window(), cost = try p.costPerInteraction()
             return JSON.response(try await query.costSavings(agent: agent, start: s, end: e, costPerInteraction: cost, now: p.now))
         }
+        group.get("quality/metrics") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req)
+            let q = try await query.quality(agent: try p.agentID(), start: s, end: e, now: p.now)
+            guard csv else { return JSON.response(q) }
+            var rows: [[String]] = [
+                ["feedback_count", String(q.feedbackCount)], ["ratings", String(q.ratings)], ["avg_rating", CSV.number(q.avgRating)],
+                ["csat", CSV.number(q.csat)], ["thumbs_up", String(q.thumbsUp)], ["thumbs_down", String(q.thumbsDown)],
+                ["thumbs_up_rate", CSV.number(q.thumbsUpRate)], ["negative_rate", CSV.number(q.negativeRate)],
+            ]
+            for (k, v) in q.sentiment.sorted(by: { $0.key < $1.key }) { rows.append(["sentiment." + k, String(v)]) }
+            return CSV.response(header: ["metric", "value"], rows: rows, filename: "quality")
+        }
+        group.get("workflows/metrics") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req)
+            let w = try await query.workflows(agent: try p.agentID(), start: s, end: e, now: p.now)
+            guard csv else { return JSON.response(w) }
+            let rows = w.workflows.sorted(by: { $0.key < $1.key }).map { name, x in
+                [CSV.text(name), String(x.started), String(x.completed), String(x.failed), CSV.number(x.completionRate), CSV.number(x.avgDurationMs)]
+            }
+            return CSV.response(header: ["workflow", "started", "completed", "failed", "completion_rate", "avg_duration_ms"], rows: rows,
+                                filename: "workflows")
+        }
         group.get("live") { req, _ in
             let p = params(req)
             let agent = try p.agentID()
