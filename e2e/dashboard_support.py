@@ -56,21 +56,21 @@ class Data:
         n = self.now
         H, M, D = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
         self.session("s1", n - 2 * H, [
-            ("conversation_start",), ("user_message",), ("intent_classified", "book_flight", 0.9),
-            ("bot_response", 100), ("workflow_started",), ("workflow_completed",), ("user_message",),
+            ("conversation_start",), ("user_message", "positive"), ("intent_classified", "book_flight", 0.9),
+            ("bot_response", 100), ("workflow_started", "booking"), ("workflow_completed", "booking"), ("user_message",),
             ("intent_classified", "fallback", 0.4), ("bot_response", 300, True), ("conversation_end",)])
         self.session("s2", n - 90 * M, [
             ("conversation_start",), ("user_message",), ("intent_classified", "check_status", 0.8),
-            ("bot_response", 200), ("workflow_started",)])
+            ("bot_response", 200), ("workflow_started", "status-check")])
         self.session("s3", n - 60 * M, [
-            ("conversation_start",), ("user_message",), ("intent_classified", "book_flight", 0.95),
+            ("conversation_start",), ("user_message", "negative"), ("intent_classified", "book_flight", 0.95),
             ("bot_response", 100), ("user_message",), ("intent_classified", "refund", 0.85), ("bot_response", 100),
-            ("conversation_end",)])
+            ("user_feedback", 2, "down"), ("conversation_end",)])
         self.session("s5", n - 45 * M, [("conversation_start",), ("user_message",)])
         self.session("s4", n - 10 * M, [
-            ("conversation_start",), ("user_message",), ("intent_classified", "greeting", 0.99),
+            ("conversation_start",), ("user_message", "neutral"), ("intent_classified", "greeting", 0.99),
             ("bot_response", 200), ("user_message",), ("intent_classified", "weather", 0.75), ("bot_response", 200),
-            ("conversation_end",)])
+            ("user_feedback", 4, "up"), ("conversation_end",)])
         self.session("p1", n - 30 * H, [
             ("conversation_start",), ("user_message",), ("intent_classified", "book_flight", 0.9),
             ("bot_response", 100), ("conversation_end",)])
@@ -99,6 +99,12 @@ class Data:
                 ev["response_time_ms"] = step[1]
                 if len(step) > 2:
                     ev["data"] = {"escalated_to_human": True}
+            if step[0] == "user_message" and len(step) > 1:
+                ev["sentiment"] = step[1]
+            if step[0].startswith("workflow_") and len(step) > 1:
+                ev["data"] = {"workflow": step[1]}
+            if step[0] == "user_feedback":
+                ev["data"] = {"rating": step[1], "thumbs": step[2]}
             self.events.append(ev)
 
     def journey(self, sid: str) -> list[dict]:
@@ -129,6 +135,15 @@ EXPECTED_24H = {
     # 4 automated × $5 against 1 × $5.
     "savings": ("$20.00", "up good", "300.0%"),
 }
+
+
+# Quality and workflows over the current 24 h (issue 16): feedback in s3 (rating 2, down) and s4
+# (rating 4, up): 2 ratings, average 3.0, CSAT 100·1/2 = 50 %, thumbs up 50 %; sentiments positive
+# (s1), negative (s3), neutral (s4): negative 100·1/3 = 33.3 %. Workflows: booking started and
+# completed (100 %, no duration: shown as –), status-check started (0 %).
+EXPECTED_QUALITY_24H = {"quality-csat": "50.0%", "quality-rating": "3.0", "quality-thumbs": "50.0%",
+                        "quality-negative": "33.3%", "quality-feedback": "2"}
+EXPECTED_WORKFLOWS_24H = [["booking", "1", "1", "0", "100.0%", "–"], ["status-check", "1", "0", "0", "0.0%", "–"]]
 
 
 # ---------------------------------------------------------------- fixtures

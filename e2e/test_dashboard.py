@@ -7,6 +7,7 @@ the numbers computed by hand in dashboard_support.py. Screenshots go to e2e/arti
 from __future__ import annotations
 
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from selenium.webdriver.common.by import By
@@ -14,7 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from dashboard_support import (  # noqa: F401  (world and browser are pytest fixtures)
-    AGENT, EXPECTED_24H, LIVE_AGENT, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
+    AGENT, EXPECTED_24H, EXPECTED_QUALITY_24H, EXPECTED_WORKFLOWS_24H, LIVE_AGENT, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
 )
 
 
@@ -178,6 +179,31 @@ def test_cards_charts_timeframe_and_agent(world, browser):
     assert card(browser, "conversations") == EXPECTED_24H["conversations"]
     assert browser.find_element(By.ID, "tf-24h").is_selected()
 
+    assert console_errors(browser) == []
+
+
+def test_quality_and_workflows(world, browser):
+    _, front, _, _ = world
+    browser.get(f"{front.base}/?agent={AGENT}&timeframe=24h&refresh=1")
+    loaded(browser, f"{AGENT}/24h")
+    for fid, text in EXPECTED_QUALITY_24H.items():
+        assert browser.find_element(By.ID, fid).text == text, fid
+    rows = [[c.text for c in tr.find_elements(By.CSS_SELECTOR, "th, td")] for tr in browser.find_elements(By.CSS_SELECTOR, "#workflows-body tr")]
+    assert rows == EXPECTED_WORKFLOWS_24H
+    # The download links fetch the same window as CSV.
+    href = browser.find_element(By.ID, "workflows-csv").get_attribute("href")
+    assert "format=csv" in href and f"agent_id={AGENT}" in href
+    with urllib.request.urlopen(href, timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/csv")
+        lines = r.read().decode().split("\r\n")
+    assert lines[:3] == ["workflow,started,completed,failed,completion_rate,avg_duration_ms", "booking,1,1,0,100,0", "status-check,1,0,0,0,0"]
+    with urllib.request.urlopen(browser.find_element(By.ID, "quality-csv").get_attribute("href"), timeout=10) as r:
+        quality = dict(line.split(",") for line in r.read().decode().split("\r\n")[1:] if line)
+    assert quality["csat"] == "50" and quality["avg_rating"] == "3" and quality["sentiment.negative"] == "1"
+    # 7 days: the same feedback (nothing older has any).
+    browser.find_element(By.CSS_SELECTOR, "label[for=tf-7d]").click()
+    loaded(browser, f"{AGENT}/7d")
+    assert browser.find_element(By.ID, "quality-csat").text == "50.0%"
     assert console_errors(browser) == []
 
 

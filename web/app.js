@@ -1,6 +1,7 @@
 // Insights dashboard: plain ES2017, no framework, no build step. Chart.js (global `Chart`) is
 // served by the front from Debian's libjs-chart.js at /vendor/chart.min.js; util.js (formatting),
-// charts.js (the three charts) and alerts.js (alerts, live card, rules) are loaded before this file.
+// charts.js (the three charts), alerts.js (alerts, live card, rules) and depth.js (quality,
+// workflows) are loaded before this file.
 //
 // State lives in the URL (?agent=…&timeframe=…&session=…) so a view can be shared; `refresh`
 // (seconds, default 5) and `cost` (cost per human-handled conversation, default the API's 5.0)
@@ -23,6 +24,7 @@
   const { $, setText, fmt, intFmt, moneyFmt, clock, dateLabel, pad } = window.InsightsUtil;
   const charts = window.InsightsCharts;
   const alerts = window.InsightsAlerts;
+  const depth = window.InsightsDepth;
   const params = new URLSearchParams(window.location.search);
 
   function refreshSeconds() {
@@ -358,18 +360,20 @@
       const now = Date.now();
       const win = '&start_date=' + encodeURIComponent(isoNoMs(now - tf.ms)) + '&end_date=' + encodeURIComponent(isoNoMs(now));
       const cost = state.cost !== null && state.cost !== '' ? '&cost_per_interaction=' + encodeURIComponent(state.cost) : '';
-      const [overview, ts, drop, , alerting] = await Promise.all([
+      const [overview, ts, drop, , alerting, deep] = await Promise.all([
         api('/api/v1/analytics/dashboard/overview?agent_id=' + agent + '&timeframe=' + state.timeframe + cost),
         api('/api/v1/analytics/conversations/timeseries?agent_id=' + agent + win + '&interval=' + tf.interval),
         api('/api/v1/analytics/users/drop-off?agent_id=' + agent + win),
         loadJourney(generation),
         alerts.load(state.agent, { startMs: now - tf.ms, endMs: now }),
+        depth.load(state.agent, { startMs: now - tf.ms, endMs: now }),
       ]);
       if (generation !== state.generation) return;  // the view changed meanwhile: redrawn right after
       $('denied').hidden = true;
       showOnly('dashboard');
       renderCards(overview);
       const anomalies = alerts.render(alerting);
+      depth.render(deep);
       charts.renderTrend(ts, alerts.marks(anomalies, ts.points.map((p) => p.date), ts.interval), anomalies !== null);
       charts.renderIntents(overview.nlu_metrics);
       charts.renderDropOff(drop);
@@ -417,6 +421,7 @@
     }
     charts.setup();
     alerts.setup(api, viewChanged);
+    depth.setup(api);
     buildCards();
     document.querySelector('input[name="timeframe"][value="' + state.timeframe + '"]').checked = true;
     $('session-id').value = state.session;
