@@ -128,9 +128,10 @@ public final class RedisClient: Sendable {
     public func load(_ scripts: [RedisScript]) async throws {
         for (_, replies) in try await onEachPrimary(scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) }) {
             for (script, reply) in zip(scripts, replies) {
-                guard let sha = try reply.get().string, sha == script.sha else {
+                guard let sha = try reply.get().string, sha.utf8.count == 40, script.sha == nil || script.sha == sha else {
                     throw RedisCommandError(message: "ERR SCRIPT LOAD of \(script.name) returned an unexpected SHA")
                 }
+                script.digest.learn(sha)
             }
         }
     }
@@ -284,7 +285,9 @@ public final class RedisClient: Sendable {
     /// Pipelines `commands` on `conn` (each after `ASKING` when `asking`); calls of the script
     /// answered `NOSCRIPT` are re-sent at once as `EVAL` with the source, which caches it again.
     /// (`SCRIPT LOAD` then `EVALSHA` would leave a window: a `SCRIPT FLUSH` between the two
-    /// answers `NOSCRIPT` a second time.) With `replicaAcks`, `WAIT` follows on the same connection.
+    /// answers `NOSCRIPT` a second time.) If the script's SHA-1 is not known yet, a `SCRIPT LOAD`
+    /// goes before them and its answer is remembered, so later calls are `EVALSHA`s that run.
+    /// With `replicaAcks`, `WAIT` follows on the same connection.
     static func run(_ commands: [RedisCommand], options: CallOptions, asking: Bool, on conn: RedisConnection) throws -> [RESPValue] {
         func send(_ batch: [RedisCommand]) throws -> [RESPValue] {
             guard asking else { return try conn.pipeline(batch) }
@@ -298,7 +301,9 @@ public final class RedisClient: Sendable {
                 return false
             }
             if !missing.isEmpty {
-                let retried = try send(missing.map { script.inline(commands[$0]) })
+                let learn = script.sha == nil
+                var retried = try send((learn ? [RedisCommand("SCRIPT", "LOAD", script.source)] : []) + missing.map { script.inline(commands[$0]) })
+                if learn, let sha = retried.removeFirst().string, sha.utf8.count == 40 { script.digest.learn(sha) }
                 for (i, reply) in zip(missing, retried) { replies[i] = reply }
             }
         }

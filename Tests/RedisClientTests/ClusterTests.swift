@@ -105,7 +105,7 @@ struct ClusterTests {
         let script = RedisScript(name: "t", source: "#!lua\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])")
         try await client.load([script])
         for p in try await cluster.primaries() {
-            #expect(try await cluster.command(p.port, "SCRIPT", "EXISTS", script.sha).array == [.integer(1)])
+            #expect(try await cluster.command(p.port, "SCRIPT", "EXISTS", try #require(script.sha)).array == [.integer(1)])
         }
         func call(_ agent: String) -> RedisCommand {
             var c = script.call(keys: ["ins:{\(agent)}:n"])

@@ -65,19 +65,40 @@ struct RedisClientTests {
         #expect(try await client.send("STRLEN", key: "bin") == .integer(0))
     }
 
+    /// The first call learns the SHA-1 from Redis (no SHA-1 is computed here); later calls are
+    /// EVALSHAs that run; after a SCRIPT FLUSH the call is sent with its source again.
     @Test func scriptsReloadAfterScriptFlush() async throws {
         let script = RedisScript(name: "add", source: "return redis.call('INCRBY', KEYS[1], ARGV[1])")
-        #expect(script.sha == (try await client.send("SCRIPT", "LOAD", script.source).string))
-        var call = script.call(keys: ["counter"])
-        call.append(5)
-        #expect(try await client.evaluate(script, call) == .integer(5))
+        #expect(script.sha == nil)
+        func call() -> RedisCommand {
+            var c = script.call(keys: ["counter"])
+            c.append(5)
+            return c
+        }
+        #expect(try await client.evaluate(script, call()) == .integer(5))
+        let sha = try #require(script.sha)
+        #expect(sha == (try await client.send("SCRIPT", "LOAD", script.source).string))
+        let copy = script  // copies share what was learned
+        #expect(copy.sha == sha)
+        try await client.send("CONFIG", "RESETSTAT")
+        #expect(try await client.evaluate(script, call()) == .integer(10))
+        let stats = try #require(try await client.send("INFO", "commandstats").string)
+        #expect(stats.contains("cmdstat_evalsha:calls=1") && !stats.contains("cmdstat_eval:"))
         try await client.send("SCRIPT", "FLUSH")
-        #expect(try await client.evaluate(script, call) == .integer(10))
+        #expect(try await client.evaluate(script, call()) == .integer(15))
         // A pipelined batch after a flush: every call runs exactly once.
         try await client.send("SCRIPT", "FLUSH")
-        let replies = try await client.evaluate(script, Array(repeating: call, count: 4))
-        #expect(replies == [.integer(15), .integer(20), .integer(25), .integer(30)])
-        #expect(try await client.send("GET", key: "counter").int == 30)
+        let replies = try await client.evaluate(script, Array(repeating: call(), count: 4))
+        #expect(replies == [.integer(20), .integer(25), .integer(30), .integer(35)])
+        #expect(try await client.send("GET", key: "counter").int == 35)
+    }
+
+    /// `load` learns what SCRIPT LOAD answers (the SHA-1 of "return 1", as `sha1sum` prints it).
+    @Test func loadLearnsTheSHA() async throws {
+        let script = RedisScript(name: "x", source: "return 1")
+        try await client.load([script])
+        #expect(script.sha == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
+        #expect(try await client.evaluate(script, script.call(keys: [])) == .integer(1))
     }
 
     @Test func reconnectsAfterServerRestart() async throws {
@@ -150,8 +171,4 @@ struct RedisClientTests {
         }
     }
 
-    @Test func sha1MatchesKnownVector() {
-        #expect(RedisScript(name: "x", source: "abc").sha == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(RedisScript(name: "x", source: "").sha == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
-    }
 }
