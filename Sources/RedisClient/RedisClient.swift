@@ -93,7 +93,7 @@ public final class RedisClient: Sendable {
         var exec = RedisCommand("EXEC")
         if let slot, let key = commands.first(where: { $0.slot == slot }) { exec = exec.routed(like: key) }
         let wrapped = [RedisCommand("MULTI").routed(like: exec)] + commands + [exec]
-        for attempt in 0... {
+        for attempt in 0...ClusterRouter.maxRedirects {
             let replies = try await runTogether(wrapped)
             guard let last = replies.last else { return [] }
             if case .array(let results) = last { return results }
@@ -107,7 +107,8 @@ public final class RedisClient: Sendable {
             if let error = replies.first(where: { if case .error = $0 { return true } else { return false } }) { try error.get() }
             throw RedisCommandError(message: "ERR unexpected EXEC reply: \(last)")
         }
-        fatalError("unreachable")
+        // Not reached: the last attempt either returns or throws above.
+        throw RedisCommandError(message: "ERR the transaction was redirected more than \(ClusterRouter.maxRedirects) times")
     }
 
     /// Runs `body` with exclusive use of one connection, on that connection's own thread.
