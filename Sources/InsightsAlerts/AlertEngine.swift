@@ -118,9 +118,7 @@ public actor AlertEngine {
     }
 
     /// The end of the last minute to evaluate at `now` (ms): the minute boundary `lateMs` ago or earlier.
-    public static func windowEnd(now: Int64, lateMs: Int64) -> Int64 { Self.floorDiv(now - lateMs, 60_000) * 60_000 }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+    public static func windowEnd(now: Int64, lateMs: Int64) -> Int64 { floorDiv(now - lateMs, 60_000) * 60_000 }
 
     static func uptimeMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 
@@ -201,7 +199,7 @@ public actor AlertEngine {
             return out
         }
         // One MGET of the minutes every rule of the agent needs, oldest first: bucket i starts at end − (span − i) min.
-        let endS = Self.floorDiv(end, 1000)
+        let endS = floorDiv(end, 1000)
         let counters = try await query.counters(agent: agent, buckets: (0..<span).map { Bucket(.minute, endS - Int64(span - $0) * 60) })
         func sums(_ range: Range<Int>) -> BucketSums {
             var s = BucketSums()

@@ -59,7 +59,7 @@ public struct AnomalyScan: Sendable {
     /// Scans the buckets of [start, end) (rounded out to the resolution).
     public func scan(agent: String, start: Int64, end: Int64, resolution: Resolution, sensitivity: Double, minCount: Int) async throws -> Result {
         let len = resolution.seconds
-        let s = Self.floorDiv(Self.floorDiv(start, 1000), len) * len, e = Self.ceilDiv(Self.ceilDiv(end, 1000), len) * len
+        let s = floorDiv(floorDiv(start, 1000), len) * len, e = ceilDiv(ceilDiv(end, 1000), len) * len
         let points = Int((e - s) / len)
         let back = Self.baselineOffsets(resolution).max() ?? 0
         let buckets = (0..<(points + back)).map { Bucket(resolution, s + Int64($0 - back) * len) }
@@ -99,7 +99,4 @@ public struct AnomalyScan: Sendable {
         }
         return out
     }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-    static func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
 }

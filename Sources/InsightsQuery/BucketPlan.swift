@@ -99,11 +99,12 @@ public struct BucketPlan: Sendable, Equatable {
     }
 }
 
-@inline(__always) func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+/// Division rounding toward −∞ (bucket starts of negative times), shared with the alert engine.
+@inline(__always) public func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }
 
-@inline(__always) func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
+@inline(__always) public func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
 @inline(__always) func floorTo(_ a: Int64, _ m: Int64) -> Int64 { floorDiv(a, m) * m }
 @inline(__always) func ceilTo(_ a: Int64, _ m: Int64) -> Int64 { ceilDiv(a, m) * m }
