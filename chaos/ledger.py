@@ -124,12 +124,24 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
     """key ('ins:{a}:c:<g>:<start>') -> Counter of fields, from the acknowledged events."""
     out: dict[str, Counter] = defaultdict(Counter)
 
-    def add(agent, ts_ms, field, n):
+    def add(agent, ts_ms, field, n, suffix=None):
         if n == 0:
             return
+        # Counter families (docs/keys.md): the workloads use fewer than 50 names of each kind, so
+        # every name is counted by name (checked below). The workers' family fields come stored.
+        if suffix is None:
+            suffix, field = storage.family_field(field)
         for g, width in GRANULARITIES:
             start = (ts_ms // 1000 // width) * width
-            out[f"ins:{{{agent}}}:c:{g}:{start}"][field] += n
+            out[f"ins:{{{agent}}}:c:{g}:{start}{suffix}"][field] += n
+
+    names: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e in events:
+        for field in storage.event_counters(e):
+            if "\x1f" in field:
+                _, kind, name = field.split("\x1f", 2)
+                names[(e["agent_id"], kind)].add(name)
+    assert all(len(v) <= 50 for v in names.values()), "the ledger assumes fewer than 50 names per agent and kind"
 
     sessions: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for e in events:
@@ -154,6 +166,17 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
         esc = any(e["data"].get("escalated_to_human") is True for e in evs)
         add(a, first, "out:escalated" if esc else "out:automated", 1)
         add(a, first, "out:turns", sum(1 for e in evs if e["event_type"] == "user_message"))
+        # Family counters of the outcome: conversations with an error, intent paths.
+        if any(e["event_type"] == "error" for e in evs):
+            add(a, first, "conv_err", 1, ":x")
+        path = storage.intent_path([(e["_ts"], e["data"]["intent"]) for e in evs
+                                    if e["event_type"] == "intent_classified" and e["data"].get("intent")])
+        if path:
+            add(a, first, "s:" + path, 1, ":p")
+            if ended:
+                add(a, first, "e:" + path, 1, ":p")
+            if esc:
+                add(a, first, "x:" + path, 1, ":p")
     return out
 
 

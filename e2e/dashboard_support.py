@@ -65,12 +65,12 @@ class Data:
         self.session("s3", n - 60 * M, [
             ("conversation_start",), ("user_message", "negative"), ("intent_classified", "book_flight", 0.95),
             ("bot_response", 100), ("user_message",), ("intent_classified", "refund", 0.85), ("bot_response", 100),
-            ("user_feedback", 2, "down"), ("conversation_end",)])
+            ("api_call", "/orders", 200, 120), ("error", "timeout"), ("user_feedback", 2, "down"), ("conversation_end",)])
         self.session("s5", n - 45 * M, [("conversation_start",), ("user_message",)])
         self.session("s4", n - 10 * M, [
             ("conversation_start",), ("user_message", "neutral"), ("intent_classified", "greeting", 0.99),
             ("bot_response", 200), ("user_message",), ("intent_classified", "weather", 0.75), ("bot_response", 200),
-            ("user_feedback", 4, "up"), ("conversation_end",)])
+            ("api_call", "/orders", 503, 80), ("user_feedback", 4, "up"), ("conversation_end",)])
         self.session("p1", n - 30 * H, [
             ("conversation_start",), ("user_message",), ("intent_classified", "book_flight", 0.9),
             ("bot_response", 100), ("conversation_end",)])
@@ -105,6 +105,11 @@ class Data:
                 ev["data"] = {"workflow": step[1]}
             if step[0] == "user_feedback":
                 ev["data"] = {"rating": step[1], "thumbs": step[2]}
+            if step[0] == "api_call":
+                ev["data"] = {"endpoint": step[1], "status_code": step[2]}
+                ev["duration_ms"] = step[3]
+            if step[0] == "error":
+                ev["data"] = {"code": step[1]}
             self.events.append(ev)
 
     def journey(self, sid: str) -> list[dict]:
@@ -144,6 +149,26 @@ EXPECTED_24H = {
 EXPECTED_QUALITY_24H = {"quality-csat": "50.0%", "quality-rating": "3.0", "quality-thumbs": "50.0%",
                         "quality-negative": "33.3%", "quality-feedback": "2"}
 EXPECTED_WORKFLOWS_24H = [["booking", "1", "1", "0", "100.0%", "–"], ["status-check", "1", "0", "0", "0.0%", "–"]]
+
+# System over the current 24 h: api calls in s3 (/orders 200, 120 ms) and s4 (/orders 503, 80 ms):
+# 2 calls, 1 failed (50 %), p95 rank ⌈0.95·2⌉ = 2 → the 120 ms bin; one error (s3): 1 of the 5
+# finalized sessions (s1–s5) had an error = 20 %.
+EXPECTED_SYSTEM_24H = {"system-calls": "2", "system-failures": "50.0%", "system-p95": f"{round(bin_mid(120))} ms",
+                       "system-errors": "1", "system-conv-errors": "20.0%"}
+# Intents over the current 24 h, most classified first, ties by name: book_flight 0.9 + 0.95, the
+# others once: check_status 0.8, fallback 0.4, greeting 0.99, refund 0.85, weather 0.75. Low
+# confidence at 0.70: only fallback; at 0.80 also weather (0.8 itself is not below 0.8).
+EXPECTED_INTENTS_070 = [["book_flight", "2", "0.93", "0.0%"], ["check_status", "1", "0.80", "0.0%"], ["fallback", "1", "0.40", "100.0%"],
+                        ["greeting", "1", "0.99", "0.0%"], ["refund", "1", "0.85", "0.0%"], ["weather", "1", "0.75", "0.0%"]]
+EXPECTED_INTENTS_080 = [r[:3] + ["100.0%" if r[0] in ("fallback", "weather") else "0.0%"] for r in EXPECTED_INTENTS_070]
+# Paths of the finalized sessions of the current 24 h (s5 has no intent): s1 book_flight → fallback
+# (ended, escalated), s2 check_status (dropped), s3 book_flight → refund (ended), s4 greeting →
+# weather (ended). Depth 1: book_flight 2 sessions; then check_status, greeting (1 each, by name).
+EXPECTED_PATHS_3 = [["book_flight → fallback", "1", "1", "0", "1"], ["book_flight → refund", "1", "1", "0", "0"],
+                    ["check_status", "1", "0", "1", "0"], ["greeting → weather", "1", "1", "0", "0"]]
+EXPECTED_PATHS_1 = [["book_flight", "2", "2", "0", "1"], ["check_status", "1", "0", "1", "0"], ["greeting", "1", "1", "0", "0"]]
+# Funnel book_flight → refund: s1 and s3 ask for book_flight, s3 then refund: 2, 1 (50 %).
+EXPECTED_FUNNEL = [["1. book_flight", "2", "100.0%"], ["2. refund", "1", "50.0%"]]
 
 
 # ---------------------------------------------------------------- fixtures

@@ -162,4 +162,89 @@ def event_counters(e: dict) -> dict[str, int]:
         out[f"wf:{stage}:{name}"] = 1
         if t == "workflow_completed" and e.get("duration_ms") is not None:
             out["wfd:sum:" + name], out["wfd:n:" + name] = e["duration_ms"], 1
+    # Counter families (docs/keys.md, *Counter families*): system events, intents in depth.
+    if t == "api_call":
+        ep = counter_name(data.get("endpoint")) or "unknown"
+        out["x/calls"], out[capped("x/", "c", "ep", ep)] = 1, 1
+        if (isinstance(data.get("status_code"), (int, float)) and not isinstance(data.get("status_code"), bool)
+                and data["status_code"] >= 500) or data.get("success") is False:
+            out["x/fail"], out[capped("x/", "f", "ep", ep)] = 1, 1
+        d = e.get("duration_ms")
+        if d is not None and d >= 0:
+            b = rt_bin(d) if d >= 1 else -1
+            out[f"x/l{b}"], out[capped("x/", f"h{b}", "ep", ep)] = 1, 1
+    if t == "error":
+        out["x/errors"] = 1
+        out[capped("x/", "e", "ec", counter_name(data.get("code")) or "unknown")] = 1
+    if t == "intent_classified" and isinstance(data.get("intent"), str) and data["intent"] and e.get("confidence") is not None:
+        intent, conf = data["intent"], e["confidence"]
+        if conf > 0:
+            micro = math.floor(conf * 1e6 + 0.5)
+            if micro:
+                out["n/s:" + intent] = micro
+            out["n/k:" + intent] = 1
+        b = confidence_bin(conf)
+        if b < 20:
+            out[f"n/b{b}:{intent}"] = 1
+    if t == "entity_extracted":
+        types = [counter_name(x.get("type")) for x in data.get("entities") or [] if isinstance(x, dict) and isinstance(x.get("type"), str)]
+        if isinstance(data.get("entity"), str):
+            types.append(counter_name(data["entity"]))
+        for ty in types:
+            if ty:
+                k = capped("n/", "e", "et", ty)
+                out[k] = out.get(k, 0) + 1
     return out
+
+
+def family_field(field: str, admitted=None) -> tuple[str, str]:
+    """Where lua/ingest.lua stores a contribution field: (key suffix, stored field). `<f>/<rest>`
+    goes to `:<f>` as `<rest>`; a capped `<f>/<head>\x1f<kind>\x1f<name>` as `<head>:<name>`, or
+    `<head>:other` when `admitted(kind, name)` says the name did not get a place (default: all did)."""
+    if len(field) < 2 or field[1] != "/":
+        return "", field
+    rest = field[2:]
+    if "\x1f" in rest:
+        head, kind, name = rest.split("\x1f", 2)
+        if admitted is not None and not admitted(kind, name):
+            name = "other"
+        return ":" + field[0], f"{head}:{name}"
+    return ":" + field[0], rest
+
+
+def intent_path(intents: list[tuple[int, str]], longest: int = 8) -> str:
+    """A finalized session's stored intent path (lua/worker_lib.lua): its classified intents in
+    (ts, intent) order, consecutive repeats collapsed, the first `longest`, joined by \x1f."""
+    out: list[str] = []
+    for _, name in sorted(intents):
+        if not out or out[-1] != name:
+            if len(out) == longest:
+                break
+            out.append(name)
+    return "\x1f".join(out)
+
+
+def capped(family: str, head: str, kind: str, name: str) -> str:
+    """EventCounters.capped: a family field counted by a name whose number is capped per agent."""
+    return f"{family}{head}\x1f{kind}\x1f{name}"
+
+
+def counter_name(v) -> str | None:
+    """AnalyticsEvent.counterName: a string of 1-64 characters without control characters, or an integer's text."""
+    if isinstance(v, str):
+        if 0 < len(v) <= 64 and not any(unicodedata.category(c) == "Cc" for c in v):
+            return v
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return str(int(v)) if v == int(v) and abs(v) < 2 ** 63 else None
+
+
+def confidence_bin(c: float) -> int:
+    """EventCounters.confidenceBin: the k with k/20 <= c < (k+1)/20."""
+    k = math.floor(c * 20)
+    while k > 0 and k / 20 > c:
+        k -= 1
+    while (k + 1) / 20 <= c:
+        k += 1
+    return k

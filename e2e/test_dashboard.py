@@ -15,7 +15,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from dashboard_support import (  # noqa: F401  (world and browser are pytest fixtures)
-    AGENT, EXPECTED_24H, EXPECTED_QUALITY_24H, EXPECTED_WORKFLOWS_24H, LIVE_AGENT, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
+    AGENT, EXPECTED_24H, EXPECTED_FUNNEL, EXPECTED_INTENTS_070, EXPECTED_INTENTS_080, EXPECTED_PATHS_1, EXPECTED_PATHS_3,
+    EXPECTED_QUALITY_24H, EXPECTED_SYSTEM_24H, EXPECTED_WORKFLOWS_24H, LIVE_AGENT, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
 )
 
 
@@ -205,6 +206,64 @@ def test_quality_and_workflows(world, browser):
     loaded(browser, f"{AGENT}/7d")
     assert browser.find_element(By.ID, "quality-csat").text == "50.0%"
     assert console_errors(browser) == []
+
+
+def table(browser, body_id: str) -> list[list[str]]:
+    """A table body's cell texts, read in one script (the page may redraw it between two WebDriver calls)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#' + arguments[0] + ' tr')].map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.innerText))",
+        body_id)
+
+
+def csv_rows(href: str) -> list[list[str]]:
+    with urllib.request.urlopen(href, timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/csv")
+        return [line.split(",") for line in r.read().decode().split("\r\n") if line]
+
+
+def test_system_intents_paths_and_funnel(world, browser):
+    _, front, _, _ = world
+    browser.get(f"{front.base}/?agent={AGENT}&timeframe=24h&refresh=1")
+    loaded(browser, f"{AGENT}/24h")
+    for fid, text in EXPECTED_SYSTEM_24H.items():
+        wait(browser, lambda d: d.find_element(By.ID, fid).text == text, what=f"{fid} = {text}")
+    assert "/orders" in browser.find_element(By.ID, "system-sub").text
+    system = {(r[0], r[1]): r[2] for r in csv_rows(browser.find_element(By.ID, "system-csv").get_attribute("href"))[1:]}
+    assert system[("api_calls", "")] == "2" and system[("endpoint_failures", "/orders")] == "1" and system[("error_code", "timeout")] == "1"
+
+    # Intents at the default threshold, then at 0.80 (the slider moves in 0.05 steps).
+    assert table(browser, "intents-body") == EXPECTED_INTENTS_070
+    slider = browser.find_element(By.ID, "intents-threshold")
+    slider.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    wait(browser, lambda d: table(d, "intents-body") == EXPECTED_INTENTS_080, what="the intents at threshold 0.80")
+    assert browser.find_element(By.ID, "intents-threshold-value").text == "0.80"
+    href = browser.find_element(By.ID, "intents-csv").get_attribute("href")
+    assert "threshold=0.80" in href
+    assert ["intent", "weather", "1", "0.75", "100"] in csv_rows(href)
+
+    # Paths (finalized sessions: s2 and s5 are dropped by the worker's sweep), depth 3 then 1.
+    wait(browser, lambda d: table(d, "paths-body") == EXPECTED_PATHS_3, what="the intent paths of depth 3")
+    Select(browser.find_element(By.ID, "paths-depth")).select_by_visible_text("1")
+    wait(browser, lambda d: table(d, "paths-body") == EXPECTED_PATHS_1, what="the intent paths of depth 1")
+    assert "depth=1" in browser.current_url
+    assert csv_rows(browser.find_element(By.ID, "paths-csv").get_attribute("href"))[:2] == [
+        ["intent_1", "sessions", "ended", "dropped", "escalated"], ["book_flight", "2", "2", "0", "1"]]
+
+    # The funnel builder: a refused funnel says why, a valid one shows its steps and a CSV.
+    steps = browser.find_element(By.ID, "funnel-steps")
+    steps.send_keys("refund, refund")
+    steps.send_keys(Keys.ENTER)
+    wait(browser, lambda d: "repeats the step before" in d.find_element(By.ID, "funnel-message").text, what="the refused funnel")
+    assert not browser.find_element(By.ID, "funnel-table").is_displayed()
+    steps.clear()
+    steps.send_keys("book_flight, refund")
+    steps.send_keys(Keys.ENTER)
+    wait(browser, lambda d: table(d, "funnel-body") == EXPECTED_FUNNEL, what="the funnel")
+    assert "funnel=book_flight%2Crefund" in browser.current_url
+    assert csv_rows(browser.find_element(By.ID, "funnel-csv").get_attribute("href")) == [
+        ["step", "intent", "sessions", "conversion_rate"], ["1", "book_flight", "2", "100"], ["2", "refund", "1", "50"]]
+    # The browser logs the refused funnel's 400 as a network error; the page itself logged nothing.
+    assert [e for e in console_errors(browser) if not (e["source"] == "network" and "/users/funnel?" in e["message"])] == []
 
 
 def test_journey_lookup(world, browser):

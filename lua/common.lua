@@ -10,6 +10,7 @@
 local MINUTE, HOUR, DAY = 60, 3600, 86400
 local MAX_INT_DIGITS = 15 -- < 2^53: every integer we parse stays exact in a Lua double
 local CHUNK = 1000        -- unpack() in Lua 5.1 is limited to ~8000 values; stay far below
+local NAME_CAP = 50       -- names counted by name per agent and kind (EventCounters.nameCap, docs/keys.md)
 
 local function int_str(x)
   return string.format('%d', x)
@@ -78,7 +79,7 @@ local TYPE_NAMES = {
 }
 local T_END, T_USER, T_BOT, T_INTENT = 1, 2, 3, 4
 local C_END, C_USER, C_BOT = '1', '2', '3'  -- the same codes as ingest's `type` argument (a string)
-local T_WF_STARTED, T_WF_COMPLETED, T_WF_FAILED = 6, 7, 8
+local T_WF_STARTED, T_WF_COMPLETED, T_WF_FAILED, T_ERROR = 6, 7, 8, 10
 local FLAG_ESCALATED = 1
 
 ---------------------------------------------------------------------------
@@ -134,20 +135,23 @@ local function counter_add(b, field, d)
   b.delta[field] = cur + d
 end
 
--- The minute, hour and day buckets of a second (those not expired yet), memoized per second.
+-- The minute, hour and day buckets of a second (those not expired yet), memoized per second; of
+-- the counter family `family` (its letter: `P c:<res>:<start>:<letter>`) if given.
 local buckets_of_second = {}
-local function buckets_at(prefix, now, ttls, sec)
-  local list = buckets_of_second[sec]
+local function buckets_at(prefix, now, ttls, sec, family)
+  local suffix = family and (':' .. family) or ''
+  local memo = sec .. suffix
+  local list = buckets_of_second[memo]
   if list == nil then
     list = {}
     for _, g in ipairs(GRANULARITIES) do
       local start = math.floor(sec / g[2]) * g[2]
       local expire_at = start + g[2] + ttls[g[3]]
       if expire_at > now then
-        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start), expire_at)
+        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start) .. suffix, expire_at)
       end
     end
-    buckets_of_second[sec] = list
+    buckets_of_second[memo] = list
   end
   return list
 end

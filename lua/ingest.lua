@@ -270,6 +270,69 @@ for _, i in ipairs(accepted) do
   end
 end
 
+-- Counter families and capped names (docs/keys.md, *Counter families*). A field `<f>/<name>` goes
+-- to the family key `P c:<res>:<start>:<f>` as `<name>`; a field `<f>/<head>\31<kind>\31<name>`
+-- is counted by a name whose number is capped per agent: stored as `<head>:<name>` if the name is
+-- in the agent's registry `P nm:<kind>` or the registry has room for it (it is added), else as
+-- `<head>:other`. Reads here (SCARD, SMISMEMBER), the registry's SADD with the other writes.
+local family_of = {}   -- field -> { key suffix, stored field }
+local admitted = {}    -- kind -> names to add to its registry
+do
+  local pending, kinds = {}, {}   -- kind -> { name -> true }, kinds in first-seen order
+  local capped = {}
+  for _, minute_start in ipairs(minute_order) do
+    for _, field in ipairs(minutes[minute_start].fields) do
+      if string.byte(field, 2) == 47 and family_of[field] == nil then
+        local head, kind, name = string.match(field, '^(..[^\31]*)\31([^\31]*)\31(.*)$')
+        if head then
+          capped[#capped + 1] = { field, head, kind, name }
+          local set = pending[kind]
+          if set == nil then
+            set = {}
+            pending[kind] = set
+            kinds[#kinds + 1] = kind
+          end
+          set[name] = true
+          family_of[field] = false  -- decided below
+        else
+          family_of[field] = { ':' .. string.sub(field, 1, 1), string.sub(field, 3) }
+        end
+      end
+    end
+  end
+  local stored_name = {}  -- kind -> name -> name or 'other'
+  for _, kind in ipairs(kinds) do
+    local names = {}
+    for name in pairs(pending[kind]) do names[#names + 1] = name end
+    table.sort(names)  -- which names get the last places does not depend on hash order
+    local reg = prefix .. 'nm:' .. kind
+    local count = redis.call('SCARD', reg)
+    local member = {}
+    for first = 1, #names, CHUNK do
+      local a = redis.call('SMISMEMBER', reg, unpack(names, first, math.min(first + CHUNK - 1, #names)))
+      for j = 1, #a do member[first + j - 1] = a[j] end
+    end
+    local map, add = {}, {}
+    for j, name in ipairs(names) do
+      if member[j] == 1 then
+        map[name] = name
+      elseif count < NAME_CAP then
+        map[name] = name
+        add[#add + 1] = name
+        count = count + 1
+      else
+        map[name] = 'other'
+      end
+    end
+    stored_name[kind] = map
+    if #add > 0 then admitted[kind] = add end
+  end
+  for _, c in ipairs(capped) do
+    local field, head, kind, name = c[1], c[2], c[3], c[4]
+    family_of[field] = { ':' .. string.sub(head, 1, 1), string.sub(head, 3) .. ':' .. stored_name[kind][name] }
+  end
+end
+
 -- Fold the minutes into the minute, hour and day buckets (a bucket already past its expiry is
 -- skipped). A field whose sum is 0 (a session moved in and out within the batch) is kept, so the
 -- result equals ingesting the events one call at a time.
@@ -279,9 +342,15 @@ for _, minute_start in ipairs(minute_order) do
     local start = math.floor(minute_start / g[2]) * g[2]
     local expire_at = start + g[2] + ttl[g[3]]
     if expire_at > now then
-      local dst = counter_bucket(prefix .. g[1] .. int_str(start), expire_at)
+      local base = prefix .. g[1] .. int_str(start)
+      local dst = counter_bucket(base, expire_at)
       for _, field in ipairs(src.fields) do
-        counter_add(dst, field, src.delta[field])
+        local fam = family_of[field]
+        if fam then
+          counter_add(counter_bucket(base .. fam[1], expire_at), fam[2], src.delta[field])
+        else
+          counter_add(dst, field, src.delta[field])
+        end
       end
     end
   end
@@ -307,6 +376,13 @@ for first = 1, #accepted_ids, CHUNK do
   redis.call('SADD', today_key, unpack(accepted_ids, first, math.min(first + CHUNK - 1, #accepted_ids)))
 end
 redis.call('EXPIREAT', today_key, int_str((today + 2) * DAY + 3600))
+
+-- Names newly counted by name; a registry lives as long as a day bucket after its last addition.
+for kind, names in pairs(admitted) do
+  local reg = prefix .. 'nm:' .. kind
+  redis.call('SADD', reg, unpack(names))
+  redis.call('EXPIRE', reg, int_str(ttl[3] + DAY))
+end
 
 -- Session hashes: counters and last event time. The expiry is refreshed only when it would
 -- otherwise fall more than an hour short of the retention (`x` remembers what was set): one

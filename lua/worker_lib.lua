@@ -15,10 +15,44 @@
 --
 -- `st` is a MessagePack array (cmsgpack): first, last, turns, last intent, its time, escalated,
 -- ended, workflows started / completed / failed, then the outcome it contributed: start, out
--- ('ended' | 'dropped'), drop point, escalated, turns.
+-- ('ended' | 'dropped'), drop point, escalated, turns; since issue 16 then: had an error event,
+-- its classified intents (a flat array ts, intent, ... in (ts, intent) order, the first
+-- INTENTS_KEPT), and the outcome's error flag and intent path. A state written before (15 items)
+-- has no intents: such a session counts in no intent path and no error rate, before or after
+-- late events.
+
+-- A session's intent path: its first PATH_MAX classified intents in event-time order, consecutive
+-- repeats collapsed, joined by \31 (docs/metrics.md, *Intent paths*); computed from the first
+-- INTENTS_KEPT classifications by time (exact for every session with at most that many).
+local PATH_MAX, INTENTS_KEPT = 8, 64
 
 local function new_state()
-  return { turns = 0, esc = 0, ended = 0, wfs = 0, wfc = 0, wff = 0, li = '', lit = -1 }
+  return { turns = 0, esc = 0, ended = 0, wfs = 0, wfc = 0, wff = 0, li = '', lit = -1, err = 0, its = {} }
+end
+
+-- Inserts (ts, intent) into the flat sorted array `its`, keeping the first INTENTS_KEPT.
+local function intent_insert(its, ts, intent)
+  local j = #its - 1  -- index of the last pair's ts
+  while j >= 1 and (its[j] > ts or (its[j] == ts and its[j + 1] > intent)) do j = j - 2 end
+  table.insert(its, j + 2, ts)
+  table.insert(its, j + 3, intent)
+  if #its > 2 * INTENTS_KEPT then
+    its[#its] = nil
+    its[#its] = nil
+  end
+end
+
+local function path_of(its)
+  local parts, last = {}, nil
+  for j = 2, #its, 2 do
+    local intent = its[j]
+    if intent ~= last then
+      if #parts == PATH_MAX then break end
+      parts[#parts + 1] = intent
+      last = intent
+    end
+  end
+  return table.concat(parts, '\31')
 end
 
 -- Folds one record into a state. The intent of the event with the greatest time wins; ties go to
@@ -32,6 +66,9 @@ local function fold(st, ts, code, flags, intent)
     if ts > st.lit or (ts == st.lit and intent > st.li) then
       st.li, st.lit = intent, ts
     end
+    if st.its then intent_insert(st.its, ts, intent) end
+  elseif code == T_ERROR then
+    st.err = 1
   elseif code == T_END then
     st.ended = 1
   elseif code == T_WF_STARTED then
@@ -53,7 +90,9 @@ local function outcome_of(st)
   if out == 'dropped' then
     drop = (st.li ~= '' and st.li) or 'unknown'
   end
-  return { start = st.first, out = out, drop = drop, esc = st.esc, turns = st.turns }
+  local o = { start = st.first, out = out, drop = drop, esc = st.esc, turns = st.turns }
+  if st.its then o.err, o.path = st.err, path_of(st.its) end
+  return o
 end
 
 -- Adds (sign 1) or removes (sign -1) an outcome's contribution to the buckets of its first event.
@@ -71,18 +110,35 @@ local function contribute(prefix, now, ttls, o, sign)
   end
   add(o.esc == 1 and 'out:escalated' or 'out:automated', 1)
   add('out:turns', o.turns)
+  -- System events: conversations with an error (family x); intent paths (family p).
+  local sec = math.floor(o.start / 1000)
+  if o.err == 1 then
+    for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'x')) do counter_add(b, 'conv_err', sign) end
+  end
+  if o.path and o.path ~= '' then
+    for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'p')) do
+      counter_add(b, 's:' .. o.path, sign)
+      if o.out == 'ended' then counter_add(b, 'e:' .. o.path, sign) end
+      if o.esc == 1 then counter_add(b, 'x:' .. o.path, sign) end
+    end
+  end
 end
 
 local function pack_state(st, o)
   return cmsgpack.pack({ st.first, st.last, st.turns, st.li, st.lit, st.esc, st.ended, st.wfs, st.wfc, st.wff,
-    o.start, o.out, o.drop, o.esc, o.turns })
+    o.start, o.out, o.drop, o.esc, o.turns, st.err or 0, st.its or false, o.err or 0, o.path or false })
 end
 
 local function unpack_state(packed)
   local a = cmsgpack.unpack(packed)
   local st = { first = a[1], last = a[2], turns = a[3], li = a[4], lit = a[5], esc = a[6], ended = a[7],
-    wfs = a[8], wfc = a[9], wff = a[10] }
-  return st, { start = a[11], out = a[12], drop = a[13], esc = a[14], turns = a[15] }
+    wfs = a[8], wfc = a[9], wff = a[10], err = a[16] or 0 }
+  local o = { start = a[11], out = a[12], drop = a[13], esc = a[14], turns = a[15] }
+  if type(a[17]) == 'table' then
+    st.its = a[17]
+    o.err, o.path = a[18], (a[19] or '')
+  end
+  return st, o
 end
 
 -- Finalizes an open session from its journey `P j:<sid>` (j exists only while a session is open).
@@ -144,7 +200,8 @@ local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
     return 0
   end
   local o = outcome_of(st)
-  if old.start ~= o.start or old.out ~= o.out or old.drop ~= o.drop or old.esc ~= o.esc or old.turns ~= o.turns then
+  if old.start ~= o.start or old.out ~= o.out or old.drop ~= o.drop or old.esc ~= o.esc or old.turns ~= o.turns
+      or old.err ~= o.err or old.path ~= o.path then
     if old.start ~= nil then
       contribute(prefix, now_s, ttls, old, -1)
     end

@@ -1,7 +1,7 @@
 // Insights dashboard: plain ES2017, no framework, no build step. Chart.js (global `Chart`) is
 // served by the front from Debian's libjs-chart.js at /vendor/chart.min.js; util.js (formatting),
-// charts.js (the three charts), alerts.js (alerts, live card, rules) and depth.js (quality,
-// workflows) are loaded before this file.
+// charts.js (the three charts), alerts.js (alerts, live card, rules), depth.js (quality, system,
+// intents, workflows) and paths.js (intent paths, funnel) are loaded before this file.
 //
 // State lives in the URL (?agent=…&timeframe=…&session=…) so a view can be shared; `refresh`
 // (seconds, default 5) and `cost` (cost per human-handled conversation, default the API's 5.0)
@@ -25,6 +25,7 @@
   const charts = window.InsightsCharts;
   const alerts = window.InsightsAlerts;
   const depth = window.InsightsDepth;
+  const paths = window.InsightsPaths;
   const params = new URLSearchParams(window.location.search);
 
   function refreshSeconds() {
@@ -360,13 +361,14 @@
       const now = Date.now();
       const win = '&start_date=' + encodeURIComponent(isoNoMs(now - tf.ms)) + '&end_date=' + encodeURIComponent(isoNoMs(now));
       const cost = state.cost !== null && state.cost !== '' ? '&cost_per_interaction=' + encodeURIComponent(state.cost) : '';
-      const [overview, ts, drop, , alerting, deep] = await Promise.all([
+      const [overview, ts, drop, , alerting, deep, walked] = await Promise.all([
         api('/api/v1/analytics/dashboard/overview?agent_id=' + agent + '&timeframe=' + state.timeframe + cost),
         api('/api/v1/analytics/conversations/timeseries?agent_id=' + agent + win + '&interval=' + tf.interval),
         api('/api/v1/analytics/users/drop-off?agent_id=' + agent + win),
         loadJourney(generation),
         alerts.load(state.agent, { startMs: now - tf.ms, endMs: now }),
         depth.load(state.agent, { startMs: now - tf.ms, endMs: now }),
+        paths.load(state.agent, { startMs: now - tf.ms, endMs: now }),
       ]);
       if (generation !== state.generation) return;  // the view changed meanwhile: redrawn right after
       $('denied').hidden = true;
@@ -374,6 +376,7 @@
       renderCards(overview);
       const anomalies = alerts.render(alerting);
       depth.render(deep);
+      paths.render(walked);
       charts.renderTrend(ts, alerts.marks(anomalies, ts.points.map((p) => p.date), ts.interval), anomalies !== null);
       charts.renderIntents(overview.nlu_metrics);
       charts.renderDropOff(drop);
@@ -421,7 +424,8 @@
     }
     charts.setup();
     alerts.setup(api, viewChanged);
-    depth.setup(api);
+    depth.setup(api, viewChanged);
+    paths.setup(api, viewChanged);
     buildCards();
     document.querySelector('input[name="timeframe"][value="' + state.timeframe + '"]').checked = true;
     $('session-id').value = state.session;

@@ -71,6 +71,15 @@ public struct AgentKeys: Sendable, Hashable {
     public var deadLetter: String { prefix + "deadletter" }
     /// The counters of one bucket (a MessagePack map field → integer).
     public func counters(_ resolution: Resolution, _ start: Int64) -> String { prefix + "c:\(resolution.keyLetter):\(start)" }
+    /// The counters of a family beside the bucket's own (`P c:<res>:<start>:<letter>`): written only
+    /// by events (or sessions) that carry the family, read only by the endpoints that answer it.
+    public func counters(_ resolution: Resolution, _ start: Int64, family: CounterFamily?) -> String {
+        guard let family else { return counters(resolution, start) }
+        return counters(resolution, start) + ":" + family.rawValue
+    }
+    /// A registry of the names of one kind the agent counts by name (a set, at most
+    /// ``EventCounters/nameCap`` members; docs/keys.md, *Counter families*).
+    public func names(_ kind: EventCounters.NameKind) -> String { prefix + "nm:" + kind.rawValue }
 
     // Alerts (docs/alerts.md, docs/keys.md).
 
@@ -98,4 +107,15 @@ public struct AgentKeys: Sendable, Hashable {
         public static func journey(_ keys: AgentKeys, _ sid: String) -> String { keys.prefix + "journey:" + sid }
         public static func seen(_ keys: AgentKeys) -> String { keys.prefix + "seen:*" }
     }
+}
+
+/// Counter families (docs/keys.md, *Counter families*): the letter of a family key, and the prefix
+/// `<letter>/` of its fields in ``EventCounters`` contributions.
+public enum CounterFamily: String, Sendable, CaseIterable {
+    /// System events: api calls, errors, conversations with errors.
+    case system = "x"
+    /// Intents in depth: confidence by intent, entity types.
+    case intents = "n"
+    /// Intent paths of finalized sessions (written by the workers).
+    case paths = "p"
 }

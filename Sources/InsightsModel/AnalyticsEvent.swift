@@ -89,15 +89,29 @@ public struct AnalyticsEvent: Sendable, Equatable {
         return nil
     }
 
-    /// The longest workflow name counted by name (``workflowName``), in Unicode scalars.
+    /// The longest name counted by name (``workflowName``, ``counterName(_:)``), in Unicode scalars.
     public static let maxWorkflowNameLength = 64
 
-    /// `data["workflow"]` if it is a string of 1 to 64 characters without control characters (a
-    /// bucket field suffix), else `nil`: the event still counts as a workflow event, not by name.
+    /// `data["workflow"]` as a ``counterName(_:)`` (a string only): the event still counts as a
+    /// workflow event without one, not by name.
     public var workflowName: String? {
-        guard case .string(let value)? = data["workflow"], !value.isEmpty, value.unicodeScalars.count <= Self.maxWorkflowNameLength,
-              !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
-        return value
+        if case .string? = data["workflow"] { return Self.counterName(data["workflow"]) }
+        return nil
+    }
+
+    /// A `data` value as a bucket field suffix: a string of 1 to 64 characters without control
+    /// characters, or an integer as its decimal text (an error `code` of 503); else `nil`.
+    public static func counterName(_ v: JSONValue?) -> String? {
+        switch v {
+        case .string(let value)?:
+            guard !value.isEmpty, value.unicodeScalars.count <= maxWorkflowNameLength,
+                  !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
+            return value
+        case .number?:
+            return v?.intValue.map { String($0) }
+        default:
+            return nil
+        }
     }
 
     /// Whether `data["escalated_to_human"]` is JSON `true` (a number `1` is not).

@@ -64,6 +64,99 @@ public enum EventCounters {
                 out.append(("wfd:n:" + name, 1))
             }
         }
+        if e.eventType == .apiCall { systemAPICall(e, &out) }
+        if e.eventType == .error {
+            out.append(("x/errors", 1))
+            out.append((capped("x/", "e", .errorCode, AnalyticsEvent.counterName(e.data["code"]) ?? "unknown"), 1))
+        }
+        if e.eventType == .intentClassified, let intent = e.intent, let conf = e.confidence { intentDepth(intent, conf, &out) }
+        if e.eventType == .entityExtracted {
+            // One field per type (a contribution is a map): a type that comes twice adds 2.
+            var seen: [String: Int] = [:]
+            for type in entityTypes(e) {
+                if let i = seen[type] { out[i].1 += 1 } else {
+                    seen[type] = out.count
+                    out.append((capped("n/", "e", .entityType, type), 1))
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: Counter families (docs/keys.md, *Counter families*)
+
+    /// Kinds of names whose number is capped per agent (``capped(_:_:_:_:)``), with the registry
+    /// each has in Redis (`P nm:<kind>`, lua/ingest.lua).
+    public enum NameKind: String, Sendable, CaseIterable {
+        case endpoint = "ep", errorCode = "ec", entityType = "et"
+    }
+
+    /// A field of a counter family (`<family letter>/`, stored in `P c:<res>:<start>:<letter>`)
+    /// counted by a capped name: the ingest script stores it as `<head>:<name>`, or `<head>:other`
+    /// once the agent has ``nameCap`` names of that kind and this is not one of them.
+    static func capped(_ family: String, _ head: String, _ kind: NameKind, _ name: String) -> String {
+        family + head + "\u{1F}" + kind.rawValue + "\u{1F}" + name
+    }
+
+    /// How many names of each ``NameKind`` an agent has counted by name (the same figure is
+    /// `NAME_CAP` in lua/common.lua).
+    public static let nameCap = 50
+
+    /// System events (docs/metrics.md, *System events*): an api_call's count, failure and latency,
+    /// overall and by `data.endpoint`.
+    static func systemAPICall(_ e: AnalyticsEvent, _ out: inout [(String, Int)]) {
+        let endpoint = AnalyticsEvent.counterName(e.data["endpoint"]) ?? "unknown"
+        out.append(("x/calls", 1))
+        out.append((capped("x/", "c", .endpoint, endpoint), 1))
+        if apiCallFailed(e) {
+            out.append(("x/fail", 1))
+            out.append((capped("x/", "f", .endpoint, endpoint), 1))
+        }
+        if let d = e.durationMs, d >= 0 {
+            let bin = d >= 1 ? responseTimeBin(d) : -1
+            out.append(("x/l\(bin)", 1))
+            out.append((capped("x/", "h\(bin)", .endpoint, endpoint), 1))
+        }
+    }
+
+    /// An api_call failed when `data.status_code` ≥ 500 or `data.success` is false.
+    public static func apiCallFailed(_ e: AnalyticsEvent) -> Bool {
+        if let code = e.data["status_code"]?.doubleValue, code >= 500 { return true }
+        return e.data["success"] == .bool(false)
+    }
+
+    /// Confidence bins: bin k holds confidences c with k/20 ≤ c < (k+1)/20, so that "below a
+    /// threshold m/20" is the sum of bins 0..<m, exactly (the comparison is made with the same
+    /// doubles a threshold parameter parses to). c = 1 is bin 20, below no threshold, not stored.
+    public static let confidenceBins = 20
+
+    public static func confidenceBin(_ c: Double) -> Int {
+        var k = Int((c * Double(confidenceBins)).rounded(.down))
+        while k > 0 && Double(k) / Double(confidenceBins) > c { k -= 1 }
+        while Double(k + 1) / Double(confidenceBins) <= c { k += 1 }
+        return k
+    }
+
+    /// Intents in depth (docs/metrics.md): per intent, the confidence sum and count (as the
+    /// headline average: a 0 is left out) and the confidence bins.
+    static func intentDepth(_ intent: String, _ conf: Double, _ out: inout [(String, Int)]) {
+        if conf > 0 {
+            let micro = Int((conf * 1e6 + 0.5).rounded(.down))
+            if micro != 0 { out.append(("n/s:" + intent, micro)) }
+            out.append(("n/k:" + intent, 1))
+        }
+        let bin = confidenceBin(conf)
+        if bin < confidenceBins { out.append(("n/b\(bin):" + intent, 1)) }
+    }
+
+    /// The entity types of an entity_extracted event: `data.entities[].type` and `data.entity`
+    /// when it is a string: one per entity, so a type can come twice.
+    public static func entityTypes(_ e: AnalyticsEvent) -> [String] {
+        var out: [String] = []
+        for x in e.data["entities"]?.arrayValue ?? [] {
+            if case .string? = x["type"], let t = AnalyticsEvent.counterName(x["type"]) { out.append(t) }
+        }
+        if case .string? = e.data["entity"], let t = AnalyticsEvent.counterName(e.data["entity"]) { out.append(t) }
         return out
     }
 

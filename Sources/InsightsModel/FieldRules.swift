@@ -1,5 +1,5 @@
 /// Byte- and scalar-level checks of string fields (no regular expressions).
-enum FieldRules {
+public enum FieldRules {
     /// Checks an id (``IdentifierRule``): such ids can be embedded in Redis keys.
     static func checkID(_ value: String, field: String) throws(EventValidationError) {
         try IdentifierRule.check(value, field: field)
@@ -8,7 +8,7 @@ enum FieldRules {
     /// Checks a free-text value: at most `maxLength` Unicode scalars (as
     /// Python's `len`), no control characters (U+0000–U+001F, U+007F–U+009F),
     /// and, if `allowEmpty` is false, not empty.
-    static func checkText(
+    public static func checkText(
         _ value: String, field: String, maxLength: Int, allowEmpty: Bool = true
     ) throws(EventValidationError) {
         if !allowEmpty && value.isEmpty {

@@ -70,8 +70,11 @@ public struct BucketSums: Sendable, Equatable {
     /// Percentile `p` (0–100) of the response-time histogram, nearest rank: the geometric
     /// midpoint `2^((i + 0.5) / 4)` ms of the bin holding the rank-⌈p·N/100⌉ sample
     /// (bin −1, response times in (0, 1) ms, reports 0.5). 0 if there are no samples.
-    public func responseTimePercentile(_ p: Double) -> Double {
-        let hist = responseTimeHistogram.sorted { $0.key < $1.key }
+    public func responseTimePercentile(_ p: Double) -> Double { Self.percentile(responseTimeHistogram, p) }
+
+    /// Percentile `p` of a histogram of the same log bins (``EventCounters/responseTimeBin(_:)``).
+    public static func percentile(_ histogram: [Int: Int], _ p: Double) -> Double {
+        let hist = histogram.sorted { $0.key < $1.key }
         let n = hist.reduce(0) { $0 + $1.value }
         guard n > 0 else { return 0 }
         let rank = max(1, Int((p / 100 * Double(n)).rounded(.up)))

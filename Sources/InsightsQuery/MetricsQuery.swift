@@ -32,16 +32,33 @@ public struct MetricsQuery: Sendable {
         return (plan, sums)
     }
 
+    /// The plan of a window and, for each family (nil: the buckets' own counters), its buckets
+    /// summed: one MGET for all of them.
+    public func sums(agent: String, startMs: Int64, endMs: Int64, nowMs: Int64,
+                     families: [CounterFamily?]) async throws -> (BucketPlan, [BucketSums]) {
+        guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
+        let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention)
+        let keys = AgentKeys(agent)
+        let hashes = try await read(keys: families.flatMap { f in plan.buckets.map { $0.key(keys, family: f) } })
+        var out = [BucketSums](repeating: BucketSums(), count: families.count)
+        for (i, h) in hashes.enumerated() { out[i / max(1, plan.buckets.count)].add(h) }
+        return (plan, out)
+    }
+
     /// The counters of each bucket, in order: one MGET (a bucket nobody wrote, or that expired, is empty).
     public func counters(agent: String, buckets: [Bucket]) async throws -> [[String: Int]] {
         try await read(agent: agent, buckets: buckets)
     }
 
     func read(agent: String, buckets: [Bucket]) async throws -> [[String: Int]] {
-        if buckets.isEmpty { return [] }
         let keys = AgentKeys(agent)
-        let reply = try await client.send(RedisCommand("MGET", keys: buckets.map { $0.key(keys) })).get()
-        guard let values = reply.array, values.count == buckets.count else { throw QueryError.badReply("\(reply)") }
+        return try await read(keys: buckets.map { $0.key(keys) })
+    }
+
+    func read(keys names: [String]) async throws -> [[String: Int]] {
+        if names.isEmpty { return [] }
+        let reply = try await client.send(RedisCommand("MGET", keys: names)).get()
+        guard let values = reply.array, values.count == names.count else { throw QueryError.badReply("\(reply)") }
         // A loop, not `try values.map { … throw … }`: that closure crashes the Swift 6.3.1 optimizer
         // (signal 11 in LLVM CoroSplit) in release builds (`make bench`).
         var out: [[String: Int]] = []

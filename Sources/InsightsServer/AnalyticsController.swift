@@ -82,6 +82,32 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             return CSV.response(header: ["workflow", "started", "completed", "failed", "completion_rate", "avg_duration_ms"], rows: rows,
                                 filename: "workflows")
         }
+        group.get("system/metrics") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req)
+            let x = try await query.system(agent: try p.agentID(), start: s, end: e, now: p.now)
+            return csv ? CSV.system(x) : JSON.response(x)
+        }
+        group.get("nlu/intents") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req), m = try p.confidenceThreshold()
+            let x = try await query.intents(agent: try p.agentID(), start: s, end: e, thresholdBins: m, now: p.now)
+            return csv ? CSV.intents(x) : JSON.response(x)
+        }
+        group.get("users/paths") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req)
+            let depth = Int(try p.number("depth", default: 3, in: 1...Double(MetricsQuery.maxPathDepth), integer: true))
+            let limit = Int(try p.number("limit", default: 20, in: 1...100, integer: true))
+            let x = try await query.paths(agent: try p.agentID(), start: s, end: e, depth: depth, limit: limit, now: p.now)
+            return csv ? CSV.paths(x) : JSON.response(x)
+        }
+        group.get("users/funnel") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req), steps = try p.funnelSteps()
+            let x = try await query.funnel(agent: try p.agentID(), start: s, end: e, steps: steps, now: p.now)
+            return csv ? CSV.funnel(x) : JSON.response(x)
+        }
         group.get("live") { req, _ in
             let p = params(req)
             let agent = try p.agentID()

@@ -84,6 +84,42 @@ struct QueryParameters {
         return v
     }
 
+    /// `threshold` of `nlu/intents`: a multiple of 0.05 in (0, 1], default 0.7 (the seed's); as
+    /// the number m of 0.05 steps (the confidence bins below it, ``EventCounters/confidenceBin(_:)``).
+    func confidenceThreshold() throws -> Int {
+        guard let text = string("threshold") else { return 14 }
+        let bins = Double(EventCounters.confidenceBins)
+        guard let v = Double(text), v.isFinite, v > 0, v <= 1, abs(v * bins - (v * bins).rounded()) < 1e-9 else {
+            throw APIError.badRequest("invalid parameter threshold",
+                                      detail: "threshold must be a multiple of 0.05 from 0.05 to 1 (got \"\(text.prefix(40))\")")
+        }
+        return Int((v * bins).rounded())
+    }
+
+    /// `steps` of `users/funnel`: 2 to 6 intents, comma-separated, none equal to the one before.
+    func funnelSteps() throws -> [String] {
+        guard let text = string("steps") else {
+            throw APIError.badRequest("missing parameter steps", detail: "steps is required: 2 to 6 intents, comma-separated")
+        }
+        let steps = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+        let max = MetricsQuery.maxFunnelSteps
+        guard (2...max).contains(steps.count) else {
+            throw APIError.badRequest("invalid parameter steps", detail: "steps must name 2 to \(max) intents (got \(steps.count))")
+        }
+        for (i, step) in steps.enumerated() {
+            do throws(EventValidationError) {
+                try FieldRules.checkText(step, field: "steps[\(i)]", maxLength: EventLimits.maxIntentLength, allowEmpty: false)
+            } catch {
+                throw APIError.badRequest("invalid parameter steps", detail: error.description)
+            }
+            if i > 0 && step == steps[i - 1] {
+                throw APIError.badRequest("invalid parameter steps",
+                                          detail: "steps[\(i)] repeats the step before it (an intent path collapses repeats)")
+            }
+        }
+        return steps
+    }
+
     static let maxCostPerInteraction = 1_000_000.0
 
     func costPerInteraction() throws -> Double {

@@ -96,11 +96,41 @@ struct StorageFormatTests {
         #expect([1, 2, 16, 17, 1000].map(EventCounters.responseTimeBin) == [0, 4, 16, 16, 39])
         let e = AnalyticsEvent(eventID: "x", eventType: .intentClassified, sessionID: "s", data: ["intent": "fallback"],
                                channel: "web", confidence: 0.65)
-        let c = Dictionary(uniqueKeysWithValues: EventCounters.contribution(of: e).map { ($0.field, $0.delta) })
+        let all = Dictionary(uniqueKeysWithValues: EventCounters.contribution(of: e).map { ($0.field, $0.delta) })
+        // The bucket's own counters, then those of counter families (`<letter>/`, docs/keys.md).
+        let c = all.filter { !$0.key.contains("/") }, family = all.filter { $0.key.contains("/") }
         #expect(c == ["events": 1, "ev:intent_classified": 1, "intents": 1, "intent:fallback": 1, "conf_sum_u": 650_000,
                       "conf_count": 1, "low_conf": 1, "ch:web": 1])
+        #expect(family == ["n/s:fallback": 650_000, "n/k:fallback": 1, "n/b13:fallback": 1])
         let zero = AnalyticsEvent(eventID: "y", eventType: .intentClassified, sessionID: "s", confidence: 0)
         #expect(EventCounters.contribution(of: zero).map(\.field) == ["events", "ev:intent_classified", "low_conf"])
         #expect(EventCounters.minute(119_999) == 60 && EventCounters.minute(-1) == -60)
+    }
+
+    @Test func familyCountersOfSystemEventsAndIntents() {
+        // Confidence bins: k/20 ≤ c < (k+1)/20 with the doubles a threshold parses to.
+        #expect([0, 0.049, 0.05, 0.6, 0.65, 0.7, 0.7499, 0.95, 1].map(EventCounters.confidenceBin) == [0, 0, 1, 12, 13, 14, 14, 19, 20])
+        for m in 1...20 {
+            let t = Double(m) / 20
+            for c in [t, t.nextDown, t.nextUp] where c >= 0 && c <= 1 {
+                #expect((EventCounters.confidenceBin(c) < m) == (c < t), "c \(c) threshold \(t)")
+            }
+        }
+        func fields(_ type: EventType, _ data: [String: JSONValue], duration: Int? = nil) -> [String: Int] {
+            let e = AnalyticsEvent(eventID: "x", eventType: type, sessionID: "s", data: data, durationMs: duration)
+            return Dictionary(uniqueKeysWithValues: EventCounters.contribution(of: e).filter { $0.field.contains("/") }.map { ($0.field, $0.delta) })
+        }
+        let u = "\u{1F}"
+        #expect(fields(.apiCall, ["endpoint": "/pay", "status_code": 502], duration: 8) == [
+            "x/calls": 1, "x/c\(u)ep\(u)/pay": 1, "x/fail": 1, "x/f\(u)ep\(u)/pay": 1, "x/l12": 1, "x/h12\(u)ep\(u)/pay": 1])
+        #expect(fields(.apiCall, ["endpoint": .number(7), "success": true], duration: 0) == [
+            "x/calls": 1, "x/c\(u)ep\(u)7": 1, "x/l-1": 1, "x/h-1\(u)ep\(u)7": 1])
+        #expect(fields(.apiCall, ["endpoint": .string(String(repeating: "e", count: 65)), "success": false]) == [
+            "x/calls": 1, "x/c\(u)ep\(u)unknown": 1, "x/fail": 1, "x/f\(u)ep\(u)unknown": 1])
+        #expect(fields(.error, ["code": .number(503.5)]) == ["x/errors": 1, "x/e\(u)ec\(u)unknown": 1])
+        #expect(fields(.error, ["code": "E\u{7}"]) == ["x/errors": 1, "x/e\(u)ec\(u)unknown": 1])
+        #expect(fields(.entityExtracted, ["entities": [["type": "date"], ["type": "date"], ["type": 3], ["name": "x"]], "entity": "city"]) == [
+            "n/e\(u)et\(u)date": 2, "n/e\(u)et\(u)city": 1])
+        #expect(fields(.intentClassified, ["intent": "a"]).isEmpty)  // no confidence: counted only as the intent
     }
 }

@@ -81,7 +81,7 @@ struct ServerFixture {
     var all: [[String: Any]] { current + previous + [Self.ev("o1", B, "user_message", "x1", agent: "other")] }
 
     /// Runs a worker until the streams are drained, then sweeps every agent.
-    func drain() async throws {
+    func drain(agents: [String] = ["acme", "other"]) async throws {
         let worker = try Worker(client: client, configuration: WorkerConfiguration(
             consumerName: "t1", sessionTimeoutMs: 1000, wallClockGraceMs: 0, claimInterval: .zero,
             agentRefreshInterval: .zero, trimInterval: .seconds(3600)))
@@ -90,7 +90,7 @@ struct ServerFixture {
             _ = try await worker.processOnce()
             rounds += 1
         } while try await worker.lag().total.total > 0 && rounds < 100
-        for agent in ["acme", "other"] { _ = try await worker.sweep(agent) }
+        for agent in agents { _ = try await worker.sweep(agent) }
     }
 }
 

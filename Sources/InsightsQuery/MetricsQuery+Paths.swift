@@ -1,0 +1,125 @@
+import InsightsModel
+
+/// One path of `GET /api/v1/analytics/users/paths`.
+public struct IntentPath: Sendable, Codable, Equatable {
+    public var intents: [String]
+    public var sessions: Int
+    public var ended: Int
+    public var dropped: Int
+    public var escalated: Int
+}
+
+/// `GET /api/v1/analytics/users/paths` (docs/metrics.md, *Intent paths*).
+public struct IntentPaths: Sendable, Codable, Equatable, WindowedResult {
+    public var depth: Int
+    public var paths: [IntentPath]
+    /// Distinct paths of that depth in the window (`paths` holds the `limit` most frequent).
+    public var distinctPaths: Int
+    /// Finalized sessions with at least one classified intent.
+    public var sessions: Int
+    public var resolution: Resolution
+    public var effectiveStart: String
+    public var effectiveEnd: String
+
+    enum CodingKeys: String, CodingKey {
+        case depth, paths, sessions, resolution
+        case distinctPaths = "distinct_paths"
+        case effectiveStart = "effective_start"
+        case effectiveEnd = "effective_end"
+    }
+}
+
+/// One step of `GET /api/v1/analytics/users/funnel`.
+public struct FunnelStep: Sendable, Codable, Equatable {
+    public var intent: String
+    public var sessions: Int
+    /// 100 × sessions at this step / sessions at the first.
+    public var conversionRate: Double
+
+    enum CodingKeys: String, CodingKey {
+        case intent, sessions
+        case conversionRate = "conversion_rate"
+    }
+}
+
+/// `GET /api/v1/analytics/users/funnel` (docs/metrics.md, *Funnels*).
+public struct Funnel: Sendable, Codable, Equatable, WindowedResult {
+    public var steps: [FunnelStep]
+    public var resolution: Resolution
+    public var effectiveStart: String
+    public var effectiveEnd: String
+
+    enum CodingKeys: String, CodingKey {
+        case steps, resolution
+        case effectiveStart = "effective_start"
+        case effectiveEnd = "effective_end"
+    }
+}
+
+extension MetricsQuery {
+    /// The longest stored intent path (`PATH_MAX` in lua/worker_lib.lua): paths deeper than
+    /// ``maxPathDepth`` are never asked for, and funnels see a session's first 8 intents.
+    public static let storedPathLength = 8
+    public static let maxPathDepth = 5
+    public static let maxFunnelSteps = 6
+
+    /// The stored paths of a window: (intents, sessions, ended, escalated).
+    func storedPaths(agent: String, start: Int64, end: Int64, now: Int64) async throws -> (BucketPlan, [([String], Int, Int, Int)]) {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [.paths])
+        let p = s[0]
+        let ended = p.prefixed("e:"), escalated = p.prefixed("x:")
+        let paths = p.prefixed("s:").map { key, n in
+            (key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init), n, ended[key] ?? 0, escalated[key] ?? 0)
+        }
+        return (plan, paths)
+    }
+
+    public func paths(agent: String, start: Int64, end: Int64, depth: Int, limit: Int,
+                      now: Int64 = EventClock.nowMs()) async throws -> IntentPaths {
+        let (plan, stored) = try await storedPaths(agent: agent, start: start, end: end, now: now)
+        return Self.paths(stored, depth: depth, limit: limit, plan)
+    }
+
+    static func paths(_ stored: [([String], Int, Int, Int)], depth: Int, limit: Int, _ plan: BucketPlan) -> IntentPaths {
+        var byPrefix: [[String]: IntentPath] = [:]
+        var total = 0
+        for (intents, n, e, x) in stored where n > 0 {
+            let key = Array(intents.prefix(depth))
+            var path = byPrefix[key] ?? IntentPath(intents: key, sessions: 0, ended: 0, dropped: 0, escalated: 0)
+            path.sessions += n
+            path.ended += e
+            path.dropped += n - e
+            path.escalated += x
+            byPrefix[key] = path
+            total += n
+        }
+        let sorted = byPrefix.values.sorted { a, b in
+            a.sessions != b.sessions ? a.sessions > b.sessions : a.intents.lexicographicallyPrecedes(b.intents)
+        }
+        return IntentPaths(depth: depth, paths: Array(sorted.prefix(limit)), distinctPaths: sorted.count, sessions: total,
+                           resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
+                           effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+
+    public func funnel(agent: String, start: Int64, end: Int64, steps: [String], now: Int64 = EventClock.nowMs()) async throws -> Funnel {
+        let (plan, stored) = try await storedPaths(agent: agent, start: start, end: end, now: now)
+        return Self.funnel(stored, steps: steps, plan)
+    }
+
+    /// Sessions reaching each step: those whose path holds the steps in order (each after the one
+    /// before). Matching each step at its earliest place after the previous one finds the longest
+    /// prefix of the steps a path holds.
+    static func funnel(_ stored: [([String], Int, Int, Int)], steps: [String], _ plan: BucketPlan) -> Funnel {
+        var reached = [Int](repeating: 0, count: steps.count)
+        for (intents, n, _, _) in stored where n > 0 {
+            var k = 0
+            for intent in intents where k < steps.count && intent == steps[k] { k += 1 }
+            for i in 0..<k { reached[i] += n }
+        }
+        let first = reached.first ?? 0
+        return Funnel(steps: steps.indices.map { FunnelStep(intent: steps[$0], sessions: reached[$0],
+                                                            conversionRate: ratio(reached[$0], first, scale: 100)) },
+                      resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
+                      effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+}
