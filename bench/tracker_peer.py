@@ -67,23 +67,32 @@ def load(path):
 
 
 def event_args(ev, ms):
-    """The 6 ARGV fields of one event (lua/ingest.lua header) and its counters, as EventIngestor.command builds them."""
+    """The 7 ARGV fields of one event (lua/ingest.lua header) and its counters, as EventIngestor.command builds them."""
     etype = ev["event_type"]
     if etype not in EVENT_TYPES or not ID_RE.match(ev["event_id"]) or not ID_RE.match(ev["session_id"]):
         raise ValueError("invalid event %r" % ev.get("event_id"))
     counters = storage.event_counters(ev)
+    dims = storage.dims(ev)
+    contribution = dict(counters)
+    if dims:
+        contribution["@"] = storage.slice_fields(counters)
     return (storage.stored_id(ev["event_id"]), ev["session_id"], ms,
             str(storage.TYPES.index(etype)),
-            storage.encode_record(ev, ms), msgpack.packb(counters)), (ms // 60000 * 60, counters)
+            storage.encode_record(ev, ms), msgpack.packb(contribution), dims), (ms // 60000 * 60, counters, ev)
 
 
 def batch_counters(rows):
-    """The batch's counters per minute (MessagePack: minute start -> {field -> delta})."""
+    """The batch's counters per minute (MessagePack: minute start -> {field -> delta}) and per minute,
+    dimension and value (slice fields only), as EventIngestor.command sums them."""
     per = {}
-    for _, (minute, counters) in rows:
+    for _, (minute, counters, ev) in rows:
         sums = per.setdefault(str(minute), {})
         for k, v in counters.items():
             sums[k] = sums.get(k, 0) + v
+        for code, value in storage.dim_values(ev):
+            ss = per.setdefault(f"{minute}\x1f{code}\x1f{value}", {})
+            for k, v in storage.slice_fields(counters).items():
+                ss[k] = ss.get(k, 0) + v
     return msgpack.packb(per)
 
 

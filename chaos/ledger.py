@@ -143,29 +143,43 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
                 names[(e["agent_id"], kind)].add(name)
     assert all(len(v) <= 50 for v in names.values()), "the ledger assumes fewer than 50 names per agent and kind"
 
+    summary = {"conversations", "messages", "rt_sum", "rt_count", "intents", "intent:fallback", "out:sessions", "out:automated"}
+
+    def add_sliced(agent, ts_ms, values, field, n):
+        """A field of the bucket's own map, also in the slices of `values` and their summary (docs/keys.md)."""
+        add(agent, ts_ms, field, n)
+        for code, v in values:
+            add(agent, ts_ms, field, n, f":{code}={v}")
+            if field in summary:
+                add(agent, ts_ms, f"{code}\x1f{field}\x1f{v}", n, ":b")
+
     sessions: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for e in events:
         sessions[(e["agent_id"], e["session_id"])].append(e)
-        # The per-event counters (EventCounters, mirrored in e2e/storage.py).
-        for field, n in storage.event_counters(e).items():
-            add(e["agent_id"], e["_ts"], field, n)
+        # The per-event counters (EventCounters, mirrored in e2e/storage.py), sliced by the event's values.
+        counters = storage.event_counters(e)
+        sliced = storage.slice_fields(counters)
+        for field, n in counters.items():
+            add_sliced(e["agent_id"], e["_ts"], storage.dim_values(e) if field in sliced else [], field, n)
     for (a, _sid), evs in sessions.items():
         first = min(e["_ts"] for e in evs)
+        # The session's values: those of its first event (of several at that time, the smaller dims string).
+        values = storage.dim_values(min((e for e in evs if e["_ts"] == first), key=storage.dims))
         msgs = sum(1 for e in evs if e["event_type"] in MESSAGE_TYPES)
-        add(a, first, "conversations", 1)
-        add(a, first, "conv_msg", 1 if msgs else 0)
-        add(a, first, "sess_msgs", msgs)
+        add_sliced(a, first, values, "conversations", 1)
+        add_sliced(a, first, values, "conv_msg", 1 if msgs else 0)
+        add_sliced(a, first, values, "sess_msgs", msgs)
         # Outcome (workers): every session is finalized at the end of a run.
         ended = any(e["event_type"] == "conversation_end" for e in evs)
-        add(a, first, "out:sessions", 1)
-        add(a, first, "out:ended" if ended else "out:dropped", 1)
+        add_sliced(a, first, values, "out:sessions", 1)
+        add_sliced(a, first, values, "out:ended" if ended else "out:dropped", 1)
         if not ended:
             intents = [(e["_ts"], e["data"]["intent"]) for e in evs
                        if e["event_type"] == "intent_classified" and e["data"].get("intent")]
             add(a, first, "drop:" + (max(intents)[1] if intents else "unknown"), 1)
         esc = any(e["data"].get("escalated_to_human") is True for e in evs)
-        add(a, first, "out:escalated" if esc else "out:automated", 1)
-        add(a, first, "out:turns", sum(1 for e in evs if e["event_type"] == "user_message"))
+        add_sliced(a, first, values, "out:escalated" if esc else "out:automated", 1)
+        add_sliced(a, first, values, "out:turns", sum(1 for e in evs if e["event_type"] == "user_message"))
         # Family counters of the outcome: conversations with an error, intent paths.
         if any(e["event_type"] == "error" for e in evs):
             add(a, first, "conv_err", 1, ":x")

@@ -55,26 +55,27 @@ class Data:
         self.first: dict[str, datetime] = {}
         n = self.now
         H, M, D = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
-        self.session("s1", n - 2 * H, [
+        # Channels (the breakdown switch): s1, s2, s4 and p1 on web, s3 and p2 on voice, s5 none.
+        self.session("s1", n - 2 * H, channel="web", steps=[
             ("conversation_start",), ("user_message", "positive"), ("intent_classified", "book_flight", 0.9),
             ("bot_response", 100), ("workflow_started", "booking"), ("workflow_completed", "booking"), ("user_message",),
             ("intent_classified", "fallback", 0.4), ("bot_response", 300, True), ("conversation_end",)])
-        self.session("s2", n - 90 * M, [
+        self.session("s2", n - 90 * M, channel="web", steps=[
             ("conversation_start",), ("user_message",), ("intent_classified", "check_status", 0.8),
             ("bot_response", 200), ("workflow_started", "status-check")])
-        self.session("s3", n - 60 * M, [
+        self.session("s3", n - 60 * M, channel="voice", steps=[
             ("conversation_start",), ("user_message", "negative"), ("intent_classified", "book_flight", 0.95),
             ("bot_response", 100), ("user_message",), ("intent_classified", "refund", 0.85), ("bot_response", 100),
             ("api_call", "/orders", 200, 120), ("error", "timeout"), ("user_feedback", 2, "down"), ("conversation_end",)])
         self.session("s5", n - 45 * M, [("conversation_start",), ("user_message",)])
-        self.session("s4", n - 10 * M, [
+        self.session("s4", n - 10 * M, channel="web", steps=[
             ("conversation_start",), ("user_message", "neutral"), ("intent_classified", "greeting", 0.99),
             ("bot_response", 200), ("user_message",), ("intent_classified", "weather", 0.75), ("bot_response", 200),
             ("api_call", "/orders", 503, 80), ("user_feedback", 4, "up"), ("conversation_end",)])
-        self.session("p1", n - 30 * H, [
+        self.session("p1", n - 30 * H, channel="web", steps=[
             ("conversation_start",), ("user_message",), ("intent_classified", "book_flight", 0.9),
             ("bot_response", 100), ("conversation_end",)])
-        self.session("p2", n - 29 * H, [
+        self.session("p2", n - 29 * H, channel="voice", steps=[
             ("conversation_start",), ("user_message",), ("intent_classified", "fallback", 0.3),
             ("bot_response", 100, True), ("user_message",), ("bot_response", 100), ("conversation_end",)])
         self.session("o1", n - 4 * D, [
@@ -87,11 +88,13 @@ class Data:
         self.session("w1", n - 40 * timedelta(seconds=1), [("user_message",)], agent=LIVE_AGENT)
         self.session("w2", n - 20 * timedelta(seconds=1), [("user_message",), ("bot_response", 150)], agent=LIVE_AGENT)
 
-    def session(self, sid: str, start: datetime, steps: list[tuple], agent: str = AGENT):
+    def session(self, sid: str, start: datetime, steps: list[tuple], agent: str = AGENT, channel: str | None = None):
         self.first[sid] = start
         for i, step in enumerate(steps):
             ev = {"event_id": f"{sid}-{i}", "agent_id": agent, "session_id": sid, "event_type": step[0],
                   "timestamp": iso(start + timedelta(seconds=i))}
+            if channel:
+                ev["channel"] = channel
             if step[0] == "intent_classified":
                 ev["data"] = {"intent": step[1]}
                 ev["confidence"] = step[2]
@@ -167,6 +170,14 @@ EXPECTED_INTENTS_080 = [r[:3] + ["100.0%" if r[0] in ("fallback", "weather") els
 EXPECTED_PATHS_3 = [["book_flight → fallback", "1", "1", "0", "1"], ["book_flight → refund", "1", "1", "0", "0"],
                     ["check_status", "1", "0", "1", "0"], ["greeting → weather", "1", "1", "0", "0"]]
 EXPECTED_PATHS_1 = [["book_flight", "2", "2", "0", "1"], ["check_status", "1", "0", "1", "0"], ["greeting", "1", "1", "0", "0"]]
+# Breakdown by channel over the current 24 h, most conversations first: web (s1, s2, s4: 10
+# messages, rt 100 300 200 200 200 → 200 ms, 1 fallback of 5 intents, 2 of 3 automated), voice (s3:
+# 4 messages, 100 ms, no fallback, automated), unknown (s5: 1 message, no bot response, automated).
+EXPECTED_BREAKDOWN = [["web", "3", "10", "200 ms", "20.0%", "66.7%"], ["unknown", "1", "1", "–", "0.0%", "100.0%"],
+                      ["voice", "1", "4", "100 ms", "0.0%", "100.0%"]]
+# The cards for web only: 3 conversations against p1 before (+200 %), automation 2 of 3 against 1 of 1.
+EXPECTED_WEB_CARDS = {"conversations": ("3", "up good", "200.0%"), "automation": ("66.7%", "down bad", "33.3%")}
+
 # Funnel book_flight → refund: s1 and s3 ask for book_flight, s3 then refund: 2, 1 (50 %).
 EXPECTED_FUNNEL = [["1. book_flight", "2", "100.0%"], ["2. refund", "1", "50.0%"]]
 

@@ -197,6 +197,26 @@ def event_counters(e: dict) -> dict[str, int]:
     return out
 
 
+DIMENSIONS = [("ch", "channel"), ("pl", "platform"), ("lo", "location")]
+
+
+def dim_values(e: dict) -> list[tuple[str, str]]:
+    """The event's breakdown values (Dimension): (code, value) for each dimension it has."""
+    return [(code, e[name]) for code, name in DIMENSIONS if isinstance(e.get(name), str) and e[name]]
+
+
+def dims(e: dict) -> str:
+    """EventCounters.dims: '' or the three values joined by \\x1f (an absent one empty)."""
+    values = [e.get(name) if isinstance(e.get(name), str) else "" for _, name in DIMENSIONS]
+    return "" if not any(values) else "\x1f".join(v or "" for v in values)
+
+
+def slice_fields(counters: dict[str, int]) -> dict[str, int]:
+    """EventCounters.isSliceField: the bucket's own fields also counted in the event's slices."""
+    return {k: v for k, v in counters.items()
+            if "/" not in k and not k.startswith(("ch:", "fb:", "sent:", "wf:", "wfd:"))}
+
+
 def family_field(field: str, admitted=None) -> tuple[str, str]:
     """Where lua/ingest.lua stores a contribution field: (key suffix, stored field). `<f>/<rest>`
     goes to `:<f>` as `<rest>`; a capped `<f>/<head>\x1f<kind>\x1f<name>` as `<head>:<name>`, or

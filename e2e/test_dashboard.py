@@ -15,7 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from dashboard_support import (  # noqa: F401  (world and browser are pytest fixtures)
-    AGENT, EXPECTED_24H, EXPECTED_FUNNEL, EXPECTED_INTENTS_070, EXPECTED_INTENTS_080, EXPECTED_PATHS_1, EXPECTED_PATHS_3,
+    AGENT, EXPECTED_24H, EXPECTED_BREAKDOWN, EXPECTED_FUNNEL, EXPECTED_WEB_CARDS, EXPECTED_INTENTS_070, EXPECTED_INTENTS_080, EXPECTED_PATHS_1, EXPECTED_PATHS_3,
     EXPECTED_QUALITY_24H, EXPECTED_SYSTEM_24H, EXPECTED_WORKFLOWS_24H, LIVE_AGENT, browser, card, chart, console_errors, contrast, hour_floor, iso, loaded, make_browser, rgb, screenshot, wait, world,
 )
 
@@ -264,6 +264,26 @@ def test_system_intents_paths_and_funnel(world, browser):
         ["step", "intent", "sessions", "conversion_rate"], ["1", "book_flight", "2", "100"], ["2", "refund", "1", "50"]]
     # The browser logs the refused funnel's 400 as a network error; the page itself logged nothing.
     assert [e for e in console_errors(browser) if not (e["source"] == "network" and "/users/funnel?" in e["message"])] == []
+
+
+def test_breakdown_switch_filters_the_cards(world, browser):
+    _, front, _, _ = world
+    browser.get(f"{front.base}/?agent={AGENT}&timeframe=24h&refresh=1")
+    loaded(browser, f"{AGENT}/24h")
+    assert not browser.find_element(By.ID, "breakdown-table").is_displayed()
+    Select(browser.find_element(By.ID, "breakdown-by")).select_by_visible_text("channel")
+    wait(browser, lambda d: table(d, "breakdown-body") == EXPECTED_BREAKDOWN, what="the breakdown by channel")
+    assert "by=channel" in browser.current_url
+    rows = csv_rows(browser.find_element(By.ID, "breakdown-csv").get_attribute("href"))
+    assert rows[0][0] == "channel" and ["web", "3", "10", "200", "20", str(200 / 3)] in rows
+    Select(browser.find_element(By.ID, "breakdown-value")).select_by_visible_text("web")
+    for cid, want in EXPECTED_WEB_CARDS.items():
+        wait(browser, lambda d: card(d, cid) == want, what=f"the {cid} card for web")
+    assert "value=web" in browser.current_url and "channel “web”" in browser.find_element(By.ID, "cards-filter").text
+    # Back to every value: the unfiltered cards.
+    Select(browser.find_element(By.ID, "breakdown-value")).select_by_visible_text("every channel")
+    wait(browser, lambda d: card(d, "conversations") == EXPECTED_24H["conversations"], what="the unfiltered cards")
+    assert console_errors(browser) == []
 
 
 def test_journey_lookup(world, browser):

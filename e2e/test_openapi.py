@@ -29,7 +29,7 @@ ROUTES = {
     *(("get", "/api/v1/analytics/" + p) for p in (
         "conversations/metrics", "conversations/timeseries", "nlu/metrics", "users/journey/{session_id}",
         "users/drop-off", "business/automation-rate", "business/cost-savings", "dashboard/overview", "anomalies", "live", "quality/metrics", "workflows/metrics",
-        "system/metrics", "nlu/intents", "users/paths", "users/funnel")),
+        "system/metrics", "nlu/intents", "users/paths", "users/funnel", "breakdown")),
     ("post", "/api/v1/alerts/rules"), ("get", "/api/v1/alerts/rules"), ("get", "/api/v1/alerts/rules/{id}"),
     ("delete", "/api/v1/alerts/rules/{id}"), ("get", "/api/v1/alerts"), ("get", "/api/v1/alerts/deliveries"),
 }

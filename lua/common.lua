@@ -11,6 +11,19 @@ local MINUTE, HOUR, DAY = 60, 3600, 86400
 local MAX_INT_DIGITS = 15 -- < 2^53: every integer we parse stays exact in a Lua double
 local CHUNK = 1000        -- unpack() in Lua 5.1 is limited to ~8000 values; stay far below
 local NAME_CAP = 50       -- names counted by name per agent and kind (EventCounters.nameCap, docs/keys.md)
+local DIMS = { 'ch', 'pl', 'lo' }  -- breakdown dimensions (Dimension in Sources/InsightsModel), in order
+
+-- A dimensions string ('' or 'a\31b\31c', EventCounters.dims; the session field `dm`) as an array
+-- of its values (nil where empty), or nil for ''.
+local function split_dims(s)
+  if s == nil or s == false or s == '' then return nil end
+  local out, i = {}, 1
+  for part in string.gmatch(s .. '\31', '([^\31]*)\31') do
+    out[i] = (part ~= '') and part or nil
+    i = i + 1
+  end
+  return out
+end
 
 local function int_str(x)
   return string.format('%d', x)

@@ -2,17 +2,20 @@
 -- Insights: atomic ingest of a batch of analytics events for one agent.
 --
 -- EVALSHA <sha> 1 ins:{<agent>}:stream prefix minTTL hourTTL dayTTL sessTTL n counters
---         <6 args per event: idfield session ts_ms type record contribution> [streamCap]
+--         <7 args per event: idfield session ts_ms type record contribution dims> [streamCap]
 -- Returns {accepted, duplicates}.
 --
 -- The caller (EventIngestor, Sources/InsightsTracker) decoded and validated every event once, and
 -- derived from it all that is stored: idfield is the event id's stored form (StoredEventID),
 -- type the event type's code (EventType.code: 2 user_message, 3 bot_response, 1 conversation_end, …),
 -- record the journey record (JourneyRecord) the stream entry carries, contribution
--- the event's own bucket counters (EventCounters, a MessagePack map field -> delta), and counters
--- the sum of all contributions of the batch per minute (MessagePack: minute start -> {field ->
--- delta}). The script checks what it relies on (counts, numbers), not the events again: it adds
--- the counters, minus the contributions of events that turn out to be duplicates.
+-- the event's own bucket counters (EventCounters, a MessagePack map field -> delta; with key '@'
+-- the share of its dimension slices), dims its breakdown values (EventCounters.dims: '' or channel,
+-- platform, location joined by \31), and counters the sum of all contributions of the batch per
+-- minute (MessagePack: minute start -> {field -> delta}) and per minute, dimension and value
+-- ('<minute>\31<dim>\31<value>' -> {field -> delta}, slice fields only). The script checks what it
+-- relies on (counts, numbers), not the events again: it adds the counters, minus the
+-- contributions of events that turn out to be duplicates.
 --
 -- streamCap (optional, after the events; absent or 0 = no cap): the most entries the agent's
 -- stream may hold. A batch whose new events would take XLEN past it is refused as a whole with
@@ -39,7 +42,10 @@
 -- Number to string conversions are what costs most in a script: values are passed on as the
 -- strings they arrived as wherever they can be.
 
-local FIELDS_PER_EVENT = 6
+local FIELDS_PER_EVENT = 7
+local BASE = 8 - FIELDS_PER_EVENT  -- event i's arguments start at ARGV[BASE + FIELDS_PER_EVENT * i]
+-- The fields of a slice also counted, per dimension value, in the breakdown summary (`P c:…:b`).
+local SUMMARY = { 'conversations', 'messages', 'rt_sum', 'rt_count', 'intents', 'intent:fallback' }
 
 ---------------------------------------------------------------------------
 -- Phase 1: validation
@@ -80,12 +86,12 @@ if not ok or type(batch_counters) ~= 'table' then
   return fail('counters must be a MessagePack map')
 end
 
--- Event i (1-based) is ARGV[2 + FIELDS_PER_EVENT * i ..]: idfield, session, ts, message, record,
--- contribution. No table per event (making one costs more than the rest of this loop): its id and
+-- Event i (1-based) is ARGV[BASE + FIELDS_PER_EVENT * i ..]: idfield, session, ts, type, record,
+-- contribution, dims. No table per event (making one costs more than the rest of this loop): its id and
 -- time are kept in arrays, the rest read from ARGV where needed.
 local ids, tss = {}, {}
 for i = 1, n do
-  local b = (2 + FIELDS_PER_EVENT * i)
+  local b = (BASE + FIELDS_PER_EVENT * i)
   local idf, ts = ARGV[b], tonumber(ARGV[b + 2])
   local kind = string.byte(idf, 1)
   if ts == nil or ARGV[b + 1] == '' or #ARGV[b + 4] < 13 or not ((kind == 1 and #idf == 17) or (kind == 35 and #idf > 1)) then
@@ -122,16 +128,17 @@ end
 -- back if an event is new (a late event reopens it).
 local sessions, session_order = {}, {}
 for i = 1, n do
-  local sid = ARGV[(2 + FIELDS_PER_EVENT * i) + 1]
+  local sid = ARGV[(BASE + FIELDS_PER_EVENT * i) + 1]
   local s = sessions[sid]
   if s == nil then
     s = { key = prefix .. 's:' .. sid, m = 0 }
     sessions[sid] = s
-    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it', 'st', 'lu', 'lb')
+    local r = redis.call('HMGET', s.key, 't0', 'm', 'l', 'x', 'iu', 'it', 'st', 'lu', 'lb', 'dm')
     s.lu, s.lb = tonumber(r[8] or '-1'), tonumber(r[9] or '-1')
     s.final = r[7] and true or false
     if r[1] then
       s.t0, s.t0_s, s.m, s.m_s, s.l, s.l_s, s.x = tonumber(r[1]), r[1], tonumber(r[2] or '0'), r[2], tonumber(r[3]), r[3], tonumber(r[4])
+      s.dm = r[10] or ''
       if r[7] then
         -- Finalized: the ids it applied are its records' (`jf:`), and those of its compacted
         -- header if it was reopened (`iu`/`it`: no longer in the day sets).
@@ -142,19 +149,21 @@ for i = 1, n do
       if header then
         local h = header.h or {}
         s.header, s.t0, s.t0_s, s.m, s.l, s.l_s = header, tonumber(h.t0), h.t0, tonumber(h.m or '0'), tonumber(h.l), h.l
+        s.dm = h.dm or ''
         s.compacted_ids = {}
         for _, id in ipairs(header.i or {}) do s.compacted_ids[id] = true end
         s.final = true
       end
     end
-    s.m0, s.lu0, s.lb0 = s.m, s.lu, s.lb
+    s.dm = s.dm or ''
+    s.m0, s.lu0, s.lb0, s.dm0 = s.m, s.lu, s.lb, s.dm
   end
 end
 
 -- Accepted events: not in a day set, not in their compacted session, not earlier in this batch.
 local accepted, accepted_ids, batch_ids, dups = {}, {}, {}, {}
 for i = 1, n do
-  local idf, sid = ids[i], ARGV[(2 + FIELDS_PER_EVENT * i) + 1]
+  local idf, sid = ids[i], ARGV[(BASE + FIELDS_PER_EVENT * i) + 1]
   local s = sessions[sid]
   if seen_today[i] == 1 or seen_yesterday[i] == 1 or batch_ids[idf] or (s.compacted_ids and s.compacted_ids[idf])
       or (s.applied and (s.applied[idf] or id_in(s.iu, s.it, idf))) then
@@ -187,6 +196,37 @@ end
 -- Phase 3: compute
 ---------------------------------------------------------------------------
 
+-- Names capped per agent and kind (docs/keys.md, *Counter families*): a name is counted by name
+-- if it is in the agent's registry `P nm:<kind>` or the registry has room for it (it is then
+-- added, with the other writes), else as 'other'. Each kind is resolved once per call.
+local admitted = {}    -- kind -> names to add to its registry
+local function resolve(kind, set)
+  local names = {}
+  for name in pairs(set) do names[#names + 1] = name end
+  table.sort(names)  -- which names get the last places does not depend on hash order
+  local reg = prefix .. 'nm:' .. kind
+  local count = redis.call('SCARD', reg)
+  local member = {}
+  for first = 1, #names, CHUNK do
+    local a = redis.call('SMISMEMBER', reg, unpack(names, first, math.min(first + CHUNK - 1, #names)))
+    for j = 1, #a do member[first + j - 1] = a[j] end
+  end
+  local map, add = {}, {}
+  for j, name in ipairs(names) do
+    if member[j] == 1 then
+      map[name] = name
+    elseif count < NAME_CAP then
+      map[name] = name
+      add[#add + 1] = name
+      count = count + 1
+    else
+      map[name] = 'other'
+    end
+  end
+  if #add > 0 then admitted[kind] = add end
+  return map
+end
+
 -- Per minute: the batch's event counters, less the duplicates' share, then the session counters.
 local minutes, minute_order = {}, {}
 local function minute_of(start)
@@ -198,57 +238,137 @@ local function minute_of(start)
   end
   return a
 end
-for start_s, deltas in pairs(batch_counters) do
-  local a = minute_of(tonumber(start_s))
-  for field, d in pairs(deltas) do
+
+-- Breakdown slices (docs/keys.md, *Breakdown slices*): per minute, dimension and (capped) value,
+-- the slice fields of the events with that value and the session counters of the sessions whose
+-- first event has it. Raw values (events' dims, the batch's slice sums) are resolved first.
+local DIM_INDEX = { ch = 1, pl = 2, lo = 3 }
+local dim_names, ev_dims, raw_slices = { {}, {}, {} }, {}, {}
+for i = 1, n do
+  local d = split_dims(ARGV[(BASE + FIELDS_PER_EVENT * i) + 6])
+  if d then
+    ev_dims[i] = d
+    for k = 1, 3 do
+      if d[k] then dim_names[k][d[k]] = true end
+    end
+  end
+end
+for key, deltas in pairs(batch_counters) do
+  local start = tonumber(key)
+  if start then
+    local a = minute_of(start)
+    for field, d in pairs(deltas) do
+      counter_add(a, field, d)
+    end
+  else
+    local m, code, raw = string.match(key, '^([^\31]+)\31([^\31]+)\31(.*)$')
+    local k = DIM_INDEX[code or '']
+    if not m or not tonumber(m) or not k or raw == '' then
+      return fail('counters: key ' .. string.format('%q', key) .. ' is neither a minute nor minute, dimension, value')
+    end
+    raw_slices[#raw_slices + 1] = { tonumber(m), k, raw, deltas }
+    dim_names[k][raw] = true
+  end
+end
+local dim_map = {}
+for k = 1, 3 do
+  if next(dim_names[k]) then dim_map[k] = resolve(DIMS[k], dim_names[k]) end
+end
+-- An event's resolved values (array) and their joined form (the session field `dm`).
+local function resolved(i)
+  local d = ev_dims[i]
+  if d == nil then return nil, '' end
+  local out = {}
+  for k = 1, 3 do
+    if d[k] then out[k] = dim_map[k][d[k]] end
+  end
+  return out, (out[1] or '') .. '\31' .. (out[2] or '') .. '\31' .. (out[3] or '')
+end
+
+local slices, slice_order = {}, {}
+local function slice_of(start, k, v)
+  local key = int_str(start) .. '\31' .. k .. '\31' .. v
+  local a = slices[key]
+  if a == nil then
+    a = { fields = {}, delta = {}, start = start, dim = DIMS[k], value = v }
+    slices[key] = a
+    slice_order[#slice_order + 1] = key
+  end
+  return a
+end
+local function slices_add(start, values, field, delta)
+  if values == nil then return end
+  for k = 1, 3 do
+    if values[k] then counter_add(slice_of(start, k, values[k]), field, delta) end
+  end
+end
+for _, r in ipairs(raw_slices) do
+  local a = slice_of(r[1], r[2], dim_map[r[2]][r[3]])
+  for field, d in pairs(r[4]) do
     counter_add(a, field, d)
   end
 end
+
 if #dups > 0 then
   for _, i in ipairs(dups) do
-    local a = minute_of(math.floor(tss[i] / 60000) * MINUTE)
-    for field, d in pairs(cmsgpack.unpack(ARGV[(2 + FIELDS_PER_EVENT * i) + 5])) do
-      counter_add(a, field, -d)
+    local start = math.floor(tss[i] / 60000) * MINUTE
+    local a = minute_of(start)
+    for field, d in pairs(cmsgpack.unpack(ARGV[(BASE + FIELDS_PER_EVENT * i) + 5])) do
+      if field == '@' then
+        local values = resolved(i)
+        for f, dd in pairs(d) do slices_add(start, values, f, -dd) end
+      else
+        counter_add(a, field, -d)
+      end
     end
   end
   -- An event counter is positive for every event that has it: a field left at 0 was only the
   -- duplicates' (the script writes no field for them).
-  for _, start in ipairs(minute_order) do
-    local a, kept = minutes[start], {}
+  local function drop_zeros(a)
+    local kept = {}
     for _, f in ipairs(a.fields) do
       if a.delta[f] ~= 0 then kept[#kept + 1] = f else a.delta[f] = nil end
     end
     a.fields = kept
   end
+  for _, start in ipairs(minute_order) do drop_zeros(minutes[start]) end
+  for _, key in ipairs(slice_order) do drop_zeros(slices[key]) end
 end
 
--- Session counters live in the buckets of the session's first event (t0). A zero delta (moving a
--- session without messages) is dropped so that it creates no field.
-local function add(a, field, delta)
+-- Session counters live in the buckets of the session's first event (t0), and in the slices of
+-- its values (`dm`; of two first events at the same ts, the smaller `dm`). A zero delta (moving
+-- a session without messages) is dropped so that it creates no field.
+local function add(start, values, field, delta)
   if delta ~= 0 then
-    counter_add(a, field, delta)
+    counter_add(minute_of(start), field, delta)
+    slices_add(start, values, field, delta)
   end
 end
-local function minute_of_ts(ts) return minute_of(math.floor(ts / 60000) * MINUTE) end
+local function minute_ts(ts) return math.floor(ts / 60000) * MINUTE end
 for _, i in ipairs(accepted) do
-  local b = (2 + FIELDS_PER_EVENT * i)
+  local b = (BASE + FIELDS_PER_EVENT * i)
   local s = sessions[ARGV[b + 1]]
   local ts = tss[i]
+  if s.dmv == nil then s.dmv = split_dims(s.dm) end
   if s.t0 == nil then
     s.t0, s.t0_s = ts, ARGV[b + 2]
-    add(minute_of_ts(ts), 'conversations', 1)
-  elseif ts < s.t0 then
-    -- An earlier event arrived late: move the session, with what it has accumulated so far,
-    -- from the old t0 buckets to the new ones.
-    local old, new = minute_of_ts(s.t0), minute_of_ts(ts)
-    local with_msg = (s.m > 0) and 1 or 0
-    add(old, 'conversations', -1)
-    add(old, 'conv_msg', -with_msg)
-    add(old, 'sess_msgs', -s.m)
-    add(new, 'conversations', 1)
-    add(new, 'conv_msg', with_msg)
-    add(new, 'sess_msgs', s.m)
-    s.t0, s.t0_s = ts, ARGV[b + 2]
+    s.dmv, s.dm = resolved(i)
+    add(minute_ts(ts), s.dmv, 'conversations', 1)
+  elseif ts <= s.t0 then
+    local values, dm = resolved(i)
+    if ts < s.t0 or dm < s.dm then
+      -- An earlier event arrived late: move the session, with what it has accumulated so far,
+      -- from the old t0 buckets and slices to the new ones.
+      local old, new = minute_ts(s.t0), minute_ts(ts)
+      local with_msg = (s.m > 0) and 1 or 0
+      add(old, s.dmv, 'conversations', -1)
+      add(old, s.dmv, 'conv_msg', -with_msg)
+      add(old, s.dmv, 'sess_msgs', -s.m)
+      add(new, values, 'conversations', 1)
+      add(new, values, 'conv_msg', with_msg)
+      add(new, values, 'sess_msgs', s.m)
+      s.t0, s.t0_s, s.dmv, s.dm = ts, ARGV[b + 2], values, dm
+    end
   end
   local code = ARGV[b + 3]
   if code == C_USER or code == C_BOT then
@@ -258,10 +378,9 @@ for _, i in ipairs(accepted) do
       s.lb, s.lb_s = ts, ARGV[b + 2]
     end
     s.m = s.m + 1
-    local a = minute_of_ts(s.t0)
-    add(a, 'sess_msgs', 1)
+    add(minute_ts(s.t0), s.dmv, 'sess_msgs', 1)
     if s.m == 1 then
-      add(a, 'conv_msg', 1)
+      add(minute_ts(s.t0), s.dmv, 'conv_msg', 1)
     end
   end
   if code == C_END then s.ended = true end
@@ -270,13 +389,10 @@ for _, i in ipairs(accepted) do
   end
 end
 
--- Counter families and capped names (docs/keys.md, *Counter families*). A field `<f>/<name>` goes
--- to the family key `P c:<res>:<start>:<f>` as `<name>`; a field `<f>/<head>\31<kind>\31<name>`
--- is counted by a name whose number is capped per agent: stored as `<head>:<name>` if the name is
--- in the agent's registry `P nm:<kind>` or the registry has room for it (it is added), else as
--- `<head>:other`. Reads here (SCARD, SMISMEMBER), the registry's SADD with the other writes.
+-- Counter families (docs/keys.md, *Counter families*). A field `<f>/<name>` goes to the family
+-- key `P c:<res>:<start>:<f>` as `<name>`; a field `<f>/<head>\31<kind>\31<name>` is counted by a
+-- capped name: stored as `<head>:<name>`, or `<head>:other` (resolve above).
 local family_of = {}   -- field -> { key suffix, stored field }
-local admitted = {}    -- kind -> names to add to its registry
 do
   local pending, kinds = {}, {}   -- kind -> { name -> true }, kinds in first-seen order
   local capped = {}
@@ -301,32 +417,7 @@ do
     end
   end
   local stored_name = {}  -- kind -> name -> name or 'other'
-  for _, kind in ipairs(kinds) do
-    local names = {}
-    for name in pairs(pending[kind]) do names[#names + 1] = name end
-    table.sort(names)  -- which names get the last places does not depend on hash order
-    local reg = prefix .. 'nm:' .. kind
-    local count = redis.call('SCARD', reg)
-    local member = {}
-    for first = 1, #names, CHUNK do
-      local a = redis.call('SMISMEMBER', reg, unpack(names, first, math.min(first + CHUNK - 1, #names)))
-      for j = 1, #a do member[first + j - 1] = a[j] end
-    end
-    local map, add = {}, {}
-    for j, name in ipairs(names) do
-      if member[j] == 1 then
-        map[name] = name
-      elseif count < NAME_CAP then
-        map[name] = name
-        add[#add + 1] = name
-        count = count + 1
-      else
-        map[name] = 'other'
-      end
-    end
-    stored_name[kind] = map
-    if #add > 0 then admitted[kind] = add end
-  end
+  for _, kind in ipairs(kinds) do stored_name[kind] = resolve(kind, pending[kind]) end
   for _, c in ipairs(capped) do
     local field, head, kind, name = c[1], c[2], c[3], c[4]
     family_of[field] = { ':' .. string.sub(head, 1, 1), string.sub(head, 3) .. ':' .. stored_name[kind][name] }
@@ -356,6 +447,25 @@ for _, minute_start in ipairs(minute_order) do
   end
 end
 
+local SUMMARY_SET = {}
+for _, f in ipairs(SUMMARY) do SUMMARY_SET[f] = true end
+for _, key in ipairs(slice_order) do
+  local sl = slices[key]
+  for _, g in ipairs(GRANULARITIES) do
+    local start = math.floor(sl.start / g[2]) * g[2]
+    local expire_at = start + g[2] + ttl[g[3]]
+    if expire_at > now then
+      local base = prefix .. g[1] .. int_str(start)
+      local dst, sum = counter_bucket(base .. ':' .. sl.dim .. '=' .. sl.value, expire_at), counter_bucket(base .. ':b', expire_at)
+      for _, f in ipairs(sl.fields) do
+        local d = sl.delta[f]
+        counter_add(dst, f, d)
+        if SUMMARY_SET[f] then counter_add(sum, sl.dim .. '\31' .. f .. '\31' .. sl.value, d) end
+      end
+    end
+  end
+end
+
 -- Still a read: every touched bucket is decoded before anything is written.
 counters_read()
 
@@ -365,7 +475,7 @@ counters_read()
 
 local stream_key = KEYS[1]
 for _, i in ipairs(accepted) do
-  local b = (2 + FIELDS_PER_EVENT * i)
+  local b = (BASE + FIELDS_PER_EVENT * i)
   redis.call('XADD', stream_key, '*', 's', ARGV[b + 1], 'r', ARGV[b + 4])
 end
 
@@ -407,6 +517,7 @@ for _, sid in ipairs(session_order) do
   if s.lu ~= s.lu0 then args[#args + 1], args[#args + 2] = 'lu', s.lu_s end
   if s.lb ~= s.lb0 then args[#args + 1], args[#args + 2] = 'lb', s.lb_s end
   if s.lt then args[#args + 1], args[#args + 2] = 'lt', s.lt end
+  if s.dm ~= s.dm0 then args[#args + 1], args[#args + 2] = 'dm', s.dm end
   call_chunked('HSET', s.key, {}, args)
   if expire then
     redis.call('EXPIRE', s.key, ARGV[5])

@@ -17,7 +17,7 @@
 -- ended, workflows started / completed / failed, then the outcome it contributed: start, out
 -- ('ended' | 'dropped'), drop point, escalated, turns; since issue 16 then: had an error event,
 -- its classified intents (a flat array ts, intent, ... in (ts, intent) order, the first
--- INTENTS_KEPT), and the outcome's error flag and intent path. A state written before (15 items)
+-- INTENTS_KEPT), and the outcome's error flag and intent path; then its breakdown values (`dm`). A state written before (15 items)
 -- has no intents: such a session counts in no intent path and no error rate, before or after
 -- late events.
 
@@ -115,6 +115,27 @@ local function contribute(prefix, now, ttls, o, sign)
   if o.err == 1 then
     for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'x')) do counter_add(b, 'conv_err', sign) end
   end
+  -- Breakdown slices of the session's values (`dm`, ingest's): the outcome, and in the summary
+  -- sessions and automated ones (docs/keys.md, *Breakdown slices*).
+  local values = split_dims(o.dm)
+  if values then
+    for k = 1, 3 do
+      local v = values[k]
+      if v then
+        local d = DIMS[k]
+        for _, b in ipairs(buckets_at(prefix, now, ttls, sec, d .. '=' .. v)) do
+          counter_add(b, 'out:sessions', sign)
+          counter_add(b, o.out == 'ended' and 'out:ended' or 'out:dropped', sign)
+          counter_add(b, o.esc == 1 and 'out:escalated' or 'out:automated', sign)
+          if o.turns ~= 0 then counter_add(b, 'out:turns', sign * o.turns) end
+        end
+        for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'b')) do
+          counter_add(b, d .. '\31out:sessions\31' .. v, sign)
+          if o.esc ~= 1 then counter_add(b, d .. '\31out:automated\31' .. v, sign) end
+        end
+      end
+    end
+  end
   if o.path and o.path ~= '' then
     for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'p')) do
       counter_add(b, 's:' .. o.path, sign)
@@ -126,14 +147,14 @@ end
 
 local function pack_state(st, o)
   return cmsgpack.pack({ st.first, st.last, st.turns, st.li, st.lit, st.esc, st.ended, st.wfs, st.wfc, st.wff,
-    o.start, o.out, o.drop, o.esc, o.turns, st.err or 0, st.its or false, o.err or 0, o.path or false })
+    o.start, o.out, o.drop, o.esc, o.turns, st.err or 0, st.its or false, o.err or 0, o.path or false, o.dm or false })
 end
 
 local function unpack_state(packed)
   local a = cmsgpack.unpack(packed)
   local st = { first = a[1], last = a[2], turns = a[3], li = a[4], lit = a[5], esc = a[6], ended = a[7],
     wfs = a[8], wfc = a[9], wff = a[10], err = a[16] or 0 }
-  local o = { start = a[11], out = a[12], drop = a[13], esc = a[14], turns = a[15] }
+  local o = { start = a[11], out = a[12], drop = a[13], esc = a[14], turns = a[15], dm = a[20] or nil }
   if type(a[17]) == 'table' then
     st.its = a[17]
     o.err, o.path = a[18], (a[19] or '')
@@ -160,8 +181,9 @@ local function finalize(prefix, now_s, now_ms_s, ttls, retention_s, sid)
     pos = pos + 2 + n
   end
   local o = outcome_of(st)
-  contribute(prefix, now_s, ttls, o, 1)
   local skey = prefix .. 's:' .. sid
+  o.dm = redis.call('HGET', skey, 'dm') or ''
+  contribute(prefix, now_s, ttls, o, 1)
   redis.call('HSET', skey, 'st', pack_state(st, o))
   if redis.call('TTL', skey) < 0 then
     redis.call('EXPIRE', skey, retention_s)  -- a hash ingest never made (entries written by hand)
@@ -180,7 +202,7 @@ end
 -- number of new records.
 local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
   local skey, fkey = prefix .. 's:' .. sid, prefix .. 'jf:' .. sid
-  local r = redis.call('HMGET', skey, 'st', 'iu', 'it')
+  local r = redis.call('HMGET', skey, 'st', 'iu', 'it', 'dm')
   local st, old
   if r[1] then st, old = unpack_state(r[1]) else st, old = new_state(), {} end
   local seen = record_ids(redis.call('GET', fkey))  -- applied already
@@ -200,8 +222,9 @@ local function apply_late(prefix, now_s, now_ms_s, ttls, retention_s, sid, blob)
     return 0
   end
   local o = outcome_of(st)
+  o.dm = r[4] or ''
   if old.start ~= o.start or old.out ~= o.out or old.drop ~= o.drop or old.esc ~= o.esc or old.turns ~= o.turns
-      or old.err ~= o.err or old.path ~= o.path then
+      or old.err ~= o.err or old.path ~= o.path or old.dm ~= o.dm then
     if old.start ~= nil then
       contribute(prefix, now_s, ttls, old, -1)
     end

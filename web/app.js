@@ -1,7 +1,8 @@
 // Insights dashboard: plain ES2017, no framework, no build step. Chart.js (global `Chart`) is
 // served by the front from Debian's libjs-chart.js at /vendor/chart.min.js; util.js (formatting),
 // charts.js (the three charts), alerts.js (alerts, live card, rules), depth.js (quality, system,
-// intents, workflows) and paths.js (intent paths, funnel) are loaded before this file.
+// intents, workflows), paths.js (intent paths, funnel) and breakdown.js (the breakdown switch) are
+// loaded before this file.
 //
 // State lives in the URL (?agent=…&timeframe=…&session=…) so a view can be shared; `refresh`
 // (seconds, default 5) and `cost` (cost per human-handled conversation, default the API's 5.0)
@@ -26,6 +27,7 @@
   const alerts = window.InsightsAlerts;
   const depth = window.InsightsDepth;
   const paths = window.InsightsPaths;
+  const breakdown = window.InsightsBreakdown;
   const params = new URLSearchParams(window.location.search);
 
   function refreshSeconds() {
@@ -361,14 +363,15 @@
       const now = Date.now();
       const win = '&start_date=' + encodeURIComponent(isoNoMs(now - tf.ms)) + '&end_date=' + encodeURIComponent(isoNoMs(now));
       const cost = state.cost !== null && state.cost !== '' ? '&cost_per_interaction=' + encodeURIComponent(state.cost) : '';
-      const [overview, ts, drop, , alerting, deep, walked] = await Promise.all([
-        api('/api/v1/analytics/dashboard/overview?agent_id=' + agent + '&timeframe=' + state.timeframe + cost),
+      const [overview, ts, drop, , alerting, deep, walked, split] = await Promise.all([
+        api('/api/v1/analytics/dashboard/overview?agent_id=' + agent + '&timeframe=' + state.timeframe + cost + breakdown.filterParam()),
         api('/api/v1/analytics/conversations/timeseries?agent_id=' + agent + win + '&interval=' + tf.interval),
         api('/api/v1/analytics/users/drop-off?agent_id=' + agent + win),
         loadJourney(generation),
         alerts.load(state.agent, { startMs: now - tf.ms, endMs: now }),
         depth.load(state.agent, { startMs: now - tf.ms, endMs: now }),
         paths.load(state.agent, { startMs: now - tf.ms, endMs: now }),
+        breakdown.load(state.agent, { startMs: now - tf.ms, endMs: now }),
       ]);
       if (generation !== state.generation) return;  // the view changed meanwhile: redrawn right after
       $('denied').hidden = true;
@@ -377,6 +380,7 @@
       const anomalies = alerts.render(alerting);
       depth.render(deep);
       paths.render(walked);
+      breakdown.render(split);
       charts.renderTrend(ts, alerts.marks(anomalies, ts.points.map((p) => p.date), ts.interval), anomalies !== null);
       charts.renderIntents(overview.nlu_metrics);
       charts.renderDropOff(drop);
@@ -426,6 +430,7 @@
     alerts.setup(api, viewChanged);
     depth.setup(api, viewChanged);
     paths.setup(api, viewChanged);
+    breakdown.setup(api, viewChanged);
     buildCards();
     document.querySelector('input[name="timeframe"][value="' + state.timeframe + '"]').checked = true;
     $('session-id').value = state.session;

@@ -74,8 +74,11 @@ public struct AgentKeys: Sendable, Hashable {
     /// The counters of a family beside the bucket's own (`P c:<res>:<start>:<letter>`): written only
     /// by events (or sessions) that carry the family, read only by the endpoints that answer it.
     public func counters(_ resolution: Resolution, _ start: Int64, family: CounterFamily?) -> String {
-        guard let family else { return counters(resolution, start) }
-        return counters(resolution, start) + ":" + family.rawValue
+        counters(resolution, start, key: family.map { .family($0) } ?? .main)
+    }
+    /// The bucket's counters of any ``CounterKey``: its own, a family's, a breakdown slice's.
+    public func counters(_ resolution: Resolution, _ start: Int64, key: CounterKey) -> String {
+        counters(resolution, start) + key.suffix
     }
     /// A registry of the names of one kind the agent counts by name (a set, at most
     /// ``EventCounters/nameCap`` members; docs/keys.md, *Counter families*).
@@ -118,4 +121,24 @@ public enum CounterFamily: String, Sendable, CaseIterable {
     case intents = "n"
     /// Intent paths of finalized sessions (written by the workers).
     case paths = "p"
+    /// The breakdown summary: per dimension value, the few counters `analytics/breakdown` answers
+    /// from (fields `<dim>\u{1F}<field>\u{1F}<value>`).
+    case breakdown = "b"
+}
+
+/// Which counters of a bucket (docs/keys.md): its own map, a family's, or the slice of one
+/// dimension value (`P c:<res>:<start>:<dim>=<value>`: the bucket's own fields, restricted to the
+/// events with that value and the sessions whose first event has it).
+public enum CounterKey: Hashable, Sendable {
+    case main
+    case family(CounterFamily)
+    case slice(Dimension, String)
+
+    public var suffix: String {
+        switch self {
+        case .main: ""
+        case .family(let f): ":" + f.rawValue
+        case .slice(let d, let v): ":" + d.rawValue + "=" + v
+        }
+    }
 }

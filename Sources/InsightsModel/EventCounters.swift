@@ -83,12 +83,31 @@ public enum EventCounters {
         return out
     }
 
+    // MARK: Breakdowns (docs/keys.md, *Breakdown slices*)
+
+    /// Whether a field of the bucket's own map is also counted in the slices of the event's
+    /// dimension values: every field but the names counted elsewhere (`ch:`, quality, workflows)
+    /// and the families.
+    public static func isSliceField(_ field: String) -> Bool {
+        !(field.contains("/") || field.hasPrefix("ch:") || field.hasPrefix("fb:") || field.hasPrefix("sent:")
+            || field.hasPrefix("wf:") || field.hasPrefix("wfd:"))
+    }
+
+    /// The ingest script's `dims` argument: "" if the event has none of the dimensions, else their
+    /// values joined by U+001F (an absent one empty), in ``Dimension`` order.
+    public static func dims(of e: AnalyticsEvent) -> String {
+        let values = Dimension.allCases.map { $0.value(of: e) ?? "" }
+        return values.allSatisfy(\.isEmpty) ? "" : values.joined(separator: "\u{1F}")
+    }
+
     // MARK: Counter families (docs/keys.md, *Counter families*)
 
     /// Kinds of names whose number is capped per agent (``capped(_:_:_:_:)``), with the registry
     /// each has in Redis (`P nm:<kind>`, lua/ingest.lua).
     public enum NameKind: String, Sendable, CaseIterable {
         case endpoint = "ep", errorCode = "ec", entityType = "et"
+        /// The breakdown dimensions' values (``Dimension``), capped the same way.
+        case channel = "ch", platform = "pl", location = "lo"
     }
 
     /// A field of a counter family (`<family letter>/`, stored in `P c:<res>:<start>:<letter>`)
@@ -194,5 +213,47 @@ public enum EventCounters {
     /// The minute bucket (epoch seconds) of an event time.
     public static func minute(_ ms: Int64) -> Int64 {
         (ms >= 0 ? ms / 60_000 : (ms - 59_999) / 60_000) * 60
+    }
+}
+
+/// The breakdown dimensions (docs/metrics.md, *Breakdowns and filters*): a conversation takes the
+/// value of its first event, an event counts by its own; an absent value is `unknown`. The raw
+/// value is the code of the dimension in keys and fields.
+public enum Dimension: String, Sendable, CaseIterable {
+    case channel = "ch", platform = "pl", location = "lo"
+
+    /// Its name in the API (`dimension=`, and the filter parameter).
+    public var name: String {
+        switch self {
+        case .channel: "channel"
+        case .platform: "platform"
+        case .location: "location"
+        }
+    }
+
+    public init?(name: String) {
+        guard let d = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = d
+    }
+
+    /// The registry kind of its values (they are capped like the other names).
+    public var kind: EventCounters.NameKind {
+        switch self {
+        case .channel: .channel
+        case .platform: .platform
+        case .location: .location
+        }
+    }
+
+    /// The event's value (validated text of at most 64 characters), nil if absent or empty.
+    public func value(of e: AnalyticsEvent) -> String? {
+        let v: String?
+        switch self {
+        case .channel: v = e.channel
+        case .platform: v = e.platform
+        case .location: v = e.location
+        }
+        guard let v, !v.isEmpty else { return nil }
+        return v
     }
 }

@@ -12,6 +12,7 @@ public struct Bucket: Sendable, Hashable, CustomStringConvertible {
 
     /// The bucket's counters key (docs/keys.md).
     public func key(_ keys: AgentKeys, family: CounterFamily? = nil) -> String { keys.counters(resolution, start, family: family) }
+    public func key(_ keys: AgentKeys, _ which: CounterKey) -> String { keys.counters(resolution, start, key: which) }
     public var keySuffix: String { "c:\(resolution.keyLetter):\(start)" }
     public var end: Int64 { start + resolution.seconds }
     public var description: String { keySuffix }

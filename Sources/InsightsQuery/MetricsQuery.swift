@@ -23,10 +23,11 @@ public struct MetricsQuery: Sendable {
     // MARK: Reading buckets
 
     /// The plan of a window and its buckets summed.
-    public func sums(agent: String, startMs: Int64, endMs: Int64, nowMs: Int64) async throws -> (BucketPlan, BucketSums) {
+    public func sums(agent: String, startMs: Int64, endMs: Int64, nowMs: Int64,
+                     filter: BreakdownFilter? = nil) async throws -> (BucketPlan, BucketSums) {
         guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
         let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention)
-        let hashes = try await read(agent: agent, buckets: plan.buckets)
+        let hashes = try await read(agent: agent, buckets: plan.buckets, filter: filter)
         var sums = BucketSums()
         for h in hashes { sums.add(h) }
         return (plan, sums)
@@ -122,13 +123,15 @@ public struct MetricsQuery: Sendable {
 
     // MARK: Public queries
 
-    public func conversationMetrics(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> ConversationMetrics {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+    public func conversationMetrics(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs(),
+                                    filter: BreakdownFilter? = nil) async throws -> ConversationMetrics {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, filter: filter)
         return Self.conversation(s, plan)
     }
 
-    public func nluMetrics(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> NLUMetrics {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+    public func nluMetrics(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs(),
+                           filter: BreakdownFilter? = nil) async throws -> NLUMetrics {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, filter: filter)
         return Self.nlu(s, plan)
     }
 
@@ -201,10 +204,10 @@ public struct MetricsQuery: Sendable {
     /// The dashboard: [now − timeframe, now) and, for `changes`, the period of the same length before it.
     /// Both windows are read in one pipeline. `costPerInteraction` prices `cost_savings` (as `costSavings`).
     public func overview(agent: String, timeframe: String, costPerInteraction: Double = 5.0,
-                         now: Int64 = EventClock.nowMs()) async throws -> DashboardOverview {
+                         now: Int64 = EventClock.nowMs(), filter: BreakdownFilter? = nil) async throws -> DashboardOverview {
         guard let length = Self.timeframeMs(timeframe) else { throw QueryError.unknownTimeframe(timeframe) }
         let (cur, prev) = Self.overviewPlans(length: length, now: now, retention: retention)
-        let hashes = try await read(agent: agent, buckets: cur.buckets + prev.buckets)
+        let hashes = try await read(agent: agent, buckets: cur.buckets + prev.buckets, filter: filter)
         var cs = BucketSums(), ps = BucketSums()
         for (i, h) in hashes.enumerated() {
             if i < cur.buckets.count { cs.add(h) } else { ps.add(h) }

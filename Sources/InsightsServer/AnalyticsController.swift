@@ -11,7 +11,8 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("conversations/metrics") { req, _ in
             let p = params(req), (s, e) = try p.window()
-            return JSON.response(try await query.conversationMetrics(agent: try p.agentID(), start: s, end: e, now: p.now))
+            return JSON.response(try await query.conversationMetrics(agent: try p.agentID(), start: s, end: e, now: p.now,
+                                                                     filter: try p.breakdownFilter()))
         }
         group.get("conversations/timeseries") { req, _ in
             let p = params(req)
@@ -20,7 +21,8 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
         }
         group.get("nlu/metrics") { req, _ in
             let p = params(req), (s, e) = try p.window()
-            return JSON.response(try await query.nluMetrics(agent: try p.agentID(), start: s, end: e, now: p.now))
+            return JSON.response(try await query.nluMetrics(agent: try p.agentID(), start: s, end: e, now: p.now,
+                                                            filter: try p.breakdownFilter()))
         }
         group.get("users/journey/{session_id}") { req, context in
             let p = params(req)
@@ -82,6 +84,16 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
             return CSV.response(header: ["workflow", "started", "completed", "failed", "completion_rate", "avg_duration_ms"], rows: rows,
                                 filename: "workflows")
         }
+        group.get("breakdown") { req, _ in
+            let p = params(req), (s, e) = try p.window()
+            let csv = try CSV.wanted(req)
+            guard let name = p.string("dimension"), let dimension = Dimension(name: name) else {
+                throw APIError.badRequest("invalid parameter dimension",
+                                          detail: "dimension must be channel, platform or location (got \"\((p.string("dimension") ?? "").prefix(40))\")")
+            }
+            let x = try await query.breakdown(agent: try p.agentID(), dimension: dimension, start: s, end: e, now: p.now)
+            return csv ? CSV.breakdown(x) : JSON.response(x)
+        }
         group.get("system/metrics") { req, _ in
             let p = params(req), (s, e) = try p.window()
             let csv = try CSV.wanted(req)
@@ -141,7 +153,8 @@ struct AnalyticsController<Context: RequestContext>: Sendable {
         group.get("dashboard/overview") { req, _ in
             let p = params(req)
             let agent = try p.agentID(), tf = try p.timeframe(), cost = try p.costPerInteraction()
-            return JSON.response(try await query.overview(agent: agent, timeframe: tf, costPerInteraction: cost, now: p.now))
+            return JSON.response(try await query.overview(agent: agent, timeframe: tf, costPerInteraction: cost, now: p.now,
+                                                          filter: try p.breakdownFilter()))
         }
     }
 

@@ -47,6 +47,16 @@ enum CSV {
 
 // The CSV forms of the analytics depth endpoints (docs/api.md, *CSV*).
 extension CSV {
+    /// `value,total_conversations,total_messages,avg_response_time_ms,fallback_rate,automation_rate`, by value.
+    static func breakdown(_ x: Breakdown) -> Response {
+        let rows = x.values.sorted(by: { $0.key < $1.key }).map { v, b in
+            [text(v), String(b.totalConversations), String(b.totalMessages), number(b.avgResponseTimeMs), number(b.fallbackRate),
+             number(b.automationRate)]
+        }
+        return response(header: [x.dimension, "total_conversations", "total_messages", "avg_response_time_ms", "fallback_rate",
+                                 "automation_rate"], rows: rows, filename: "breakdown-" + x.dimension)
+    }
+
     /// `metric,name,value`: the totals with an empty name, then one row per endpoint figure and error code.
     static func system(_ x: SystemMetrics) -> Response {
         var rows: [[String]] = [

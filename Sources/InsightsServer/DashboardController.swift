@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import InsightsTracker
 
-/// Where the dashboard's files are: the `web/` directory (index.html, util.js, charts.js, alerts.js, depth.js, paths.js, app.js, style.css) and
+/// Where the dashboard's files are: the `web/` directory (index.html, util.js, charts.js, alerts.js, depth.js, paths.js, breakdown.js, app.js, style.css) and
 /// Chart.js (Debian's `libjs-chart.js`).
 public struct DashboardFiles: Sendable {
     /// The web directory, nil when none of the candidates has an `index.html`.
@@ -41,6 +41,7 @@ struct DashboardController<Context: RequestContext>: Sendable {
             "app.js": "text/javascript; charset=utf-8", "charts.js": "text/javascript; charset=utf-8",
             "util.js": "text/javascript; charset=utf-8", "alerts.js": "text/javascript; charset=utf-8",
             "depth.js": "text/javascript; charset=utf-8", "paths.js": "text/javascript; charset=utf-8",
+            "breakdown.js": "text/javascript; charset=utf-8",
             "style.css": "text/css; charset=utf-8",
         ]
     }

@@ -120,6 +120,22 @@ struct QueryParameters {
         return steps
     }
 
+    /// `channel=`, `platform=` or `location=` (at most one): a value of at most 64 characters
+    /// without control characters, or `unknown` (events without one).
+    func breakdownFilter() throws -> BreakdownFilter? {
+        let given = Dimension.allCases.compactMap { d in string(d.name).map { (d, $0) } }
+        guard let (dimension, value) = given.first else { return nil }
+        guard given.count == 1 else {
+            throw APIError.badRequest("invalid filter", detail: "filter by one of channel, platform, location at a time (got \(given.map(\.0.name).joined(separator: ", ")))")
+        }
+        do throws(EventValidationError) {
+            try FieldRules.checkText(value, field: dimension.name, maxLength: AnalyticsEvent.maxWorkflowNameLength, allowEmpty: false)
+        } catch {
+            throw APIError.badRequest("invalid parameter \(dimension.name)", detail: error.description)
+        }
+        return BreakdownFilter(dimension, value)
+    }
+
     static let maxCostPerInteraction = 1_000_000.0
 
     func costPerInteraction() throws -> Double {

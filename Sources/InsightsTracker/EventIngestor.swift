@@ -135,21 +135,42 @@ public struct EventIngestor: Sendable {
         c.append(retention.day)
         c.append(retention.session)
         c.append(events.count)
-        var perMinute: [Int64: [String: Int]] = [:]
+        // Sums per minute ("<minute>") and, for events with dimension values, per minute, dimension
+        // and raw value ("<minute>\u{1F}<dim>\u{1F}<value>", slice fields only; the script maps
+        // the value to its capped name).
+        var perMinute: [String: [String: Int]] = [:]
         var contributions: [[UInt8]] = []
+        var dims: [String] = []
         contributions.reserveCapacity(events.count)
+        dims.reserveCapacity(events.count)
         for e in events {
             let counters = EventCounters.contribution(of: e)
-            var sums = perMinute[EventCounters.minute(e.timestampMs)] ?? [:]
+            let minute = String(EventCounters.minute(e.timestampMs))
+            var sums = perMinute[minute] ?? [:]
             for (field, delta) in counters { sums[field, default: 0] += delta }
-            perMinute[EventCounters.minute(e.timestampMs)] = sums
-            contributions.append(MessagePack.encode(.map(counters.map { (Array($0.field.utf8), .int(Int64($0.delta))) })))
+            perMinute[minute] = sums
+            var map = counters.map { (key: Array($0.field.utf8), value: MessagePack.Value.int(Int64($0.delta))) }
+            let d = EventCounters.dims(of: e)
+            dims.append(d)
+            if !d.isEmpty {
+                let slice = counters.filter { EventCounters.isSliceField($0.field) }
+                for dim in Dimension.allCases {
+                    guard let v = dim.value(of: e) else { continue }
+                    let key = minute + "\u{1F}" + dim.rawValue + "\u{1F}" + v
+                    var ss = perMinute[key] ?? [:]
+                    for (field, delta) in slice { ss[field, default: 0] += delta }
+                    perMinute[key] = ss
+                }
+                // The slice share, taken back from the event's slices if it is a duplicate.
+                map.append((key: Array("@".utf8), value: .map(slice.map { (Array($0.field.utf8), .int(Int64($0.delta))) })))
+            }
+            contributions.append(MessagePack.encode(.map(map)))
         }
-        c.append(bytes: MessagePack.encode(.map(perMinute.map { minute, sums in
-            (Array(String(minute).utf8), .map(sums.map { (Array($0.key.utf8), .int(Int64($0.value))) }))
+        c.append(bytes: MessagePack.encode(.map(perMinute.map { key, sums in
+            (Array(key.utf8), .map(sums.map { (Array($0.key.utf8), .int(Int64($0.value))) }))
         })))
         var record: [UInt8] = []
-        for (e, contribution) in zip(events, contributions) {
+        for (i, (e, contribution)) in zip(events, contributions).enumerated() {
             let r = JourneyRecord(event: e)
             c.append(bytes: r.idField)
             c.append(e.sessionID)
@@ -159,6 +180,7 @@ public struct EventIngestor: Sendable {
             r.encode(into: &record)
             c.append(bytes: record)
             c.append(bytes: contribution)
+            c.append(dims[i])
         }
         c.append(streamCap)  // optional last argument of lua/ingest.lua
         return c

@@ -22,7 +22,7 @@ struct OpenAPITests {
                 let o = try object(r)
                 #expect(o["openapi"] as? String == "3.1.0")
                 let paths = try #require(o["paths"] as? [String: Any])
-                #expect(paths.count == 29)
+                #expect(paths.count == 30)
                 let events = try #require(paths["/api/v1/events"] as? [String: Any])
                 #expect(Array(events.keys) == ["post"])
             }
@@ -51,7 +51,7 @@ struct OpenAPITests {
                         }
                     }
                 }
-                #expect(seen == 20)
+                #expect(seen == 21)
                 let event = try #require((schemas["Event"] as? [String: Any])?["properties"] as? [String: [String: Any]])
                 for f in ["event_id", "session_id", "user_id", "agent_id"] { #expect(event[f]?["$ref"] as? String == ref) }
             }
