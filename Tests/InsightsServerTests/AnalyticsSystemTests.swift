@@ -70,13 +70,6 @@ struct AnalyticsSystemTests {
 
     static func bin(_ ms: Int) -> Double { pow(2, (Double(EventCounters.responseTimeBin(ms)) + 0.5) / 4) }
 
-    func get(_ client: some TestClientProtocol, _ path: String) async throws -> [String: Any] {
-        try await client.execute(uri: "/api/v1/analytics/" + path, method: .get) { r in
-            #expect(r.status == .ok, "\(path): \(String(buffer: r.body))")
-            return try object(r)
-        }
-    }
-
     func csv(_ client: some TestClientProtocol, _ path: String) async throws -> [String] {
         try await client.execute(uri: "/api/v1/analytics/" + path + "&format=csv", method: .get) { r in
             #expect(r.headers[.contentType]?.hasPrefix("text/csv") == true)
@@ -105,9 +98,9 @@ struct AnalyticsSystemTests {
             try await f.drain(agents: ["deep"])
 
             // Before the late events: S4's path starts with greeting, it has no error.
-            let p1 = paths(try await get(client, "users/paths?agent_id=deep&depth=1"))
+            let p1 = paths(try await analytics(client, "users/paths?agent_id=deep&depth=1"))
             #expect(p1 == [["greeting", "4", "3", "1", "1"], ["billing", "1", "1", "0", "0"]])
-            let s1 = try await get(client, "system/metrics?agent_id=deep")
+            let s1 = try await analytics(client, "system/metrics?agent_id=deep")
             #expect(s1["conversations_with_errors"] as? Int == 2 && s1["finalized_conversations"] as? Int == 6)
 
             try await client.execute(uri: "/api/v1/events", method: .post, body: lateBody) { r in
@@ -117,7 +110,7 @@ struct AnalyticsSystemTests {
             try await f.drain(agents: ["deep"])
 
             // System: 6 calls, 2 failed; latencies 100, 300, 200, 50, 0 (g8 has none).
-            let s = try await get(client, "system/metrics?agent_id=deep")
+            let s = try await analytics(client, "system/metrics?agent_id=deep")
             #expect(s["api_calls"] as? Int == 6 && s["api_failures"] as? Int == 2)
             #expect(abs((s["api_failure_rate"] as? Double ?? 0) - 100 / 3.0) < 1e-9)
             #expect(s["api_p50_ms"] as? Double == Self.bin(100))  // rank 3 of 5
@@ -139,7 +132,7 @@ struct AnalyticsSystemTests {
             #expect(sc.contains("error_code,503,1") && sc.contains("conversations_with_errors_rate,,50"))
 
             // Intents at the default threshold 0.7 and at others.
-            let n = try await get(client, "nlu/intents?agent_id=deep")
+            let n = try await analytics(client, "nlu/intents?agent_id=deep")
             #expect(n["threshold"] as? Double == 0.7)
             let i = try #require(n["intents"] as? [String: [String: Any]])
             #expect(i["greeting"]?["count"] as? Int == 6 && i["billing"]?["count"] as? Int == 5)
@@ -152,7 +145,7 @@ struct AnalyticsSystemTests {
             #expect(i["payment"]?["low_confidence_rate"] as? Double == 50 && i["refund"]?["low_confidence_rate"] as? Double == 100)
             #expect(n["entities"] as? [String: Int] == ["date": 3, "amount": 1])
             func low(_ t: String, _ name: String) async throws -> Double? {
-                let o = try await get(client, "nlu/intents?agent_id=deep&threshold=\(t)")
+                let o = try await analytics(client, "nlu/intents?agent_id=deep&threshold=\(t)")
                 return (o["intents"] as? [String: [String: Any]])?[name]?["low_confidence_rate"] as? Double
             }
             let g60 = try await low("0.6", "greeting"), g65 = try await low("0.65", "greeting")
@@ -171,24 +164,24 @@ struct AnalyticsSystemTests {
             #expect(ic.contains("intent,billing,5,0.6625,20") && ic.contains("entity,date,3,,"))
 
             // Paths after the late events.
-            #expect(paths(try await get(client, "users/paths?agent_id=deep&depth=1")) == [
+            #expect(paths(try await analytics(client, "users/paths?agent_id=deep&depth=1")) == [
                 ["greeting", "3", "2", "1", "1"], ["billing", "1", "1", "0", "0"], ["refund", "1", "1", "0", "0"]])
-            #expect(paths(try await get(client, "users/paths?agent_id=deep&depth=2")) == [
+            #expect(paths(try await analytics(client, "users/paths?agent_id=deep&depth=2")) == [
                 ["greeting", "billing", "2", "1", "1", "1"], ["billing", "greeting", "1", "1", "0", "0"], ["greeting", "1", "1", "0", "0"],
                 ["refund", "greeting", "1", "1", "0", "0"]])
-            let p3 = try await get(client, "users/paths?agent_id=deep")
+            let p3 = try await analytics(client, "users/paths?agent_id=deep")
             #expect(p3["depth"] as? Int == 3 && p3["sessions"] as? Int == 5 && p3["distinct_paths"] as? Int == 5)
             #expect(paths(p3) == [
                 ["billing", "greeting", "billing", "1", "1", "0", "0"], ["greeting", "1", "1", "0", "0"],
                 ["greeting", "billing", "1", "0", "1", "1"], ["greeting", "billing", "payment", "1", "1", "0", "0"],
                 ["refund", "greeting", "billing", "1", "1", "0", "0"]])
-            #expect(paths(try await get(client, "users/paths?agent_id=deep&depth=3&limit=2")).count == 2)
+            #expect(paths(try await analytics(client, "users/paths?agent_id=deep&depth=3&limit=2")).count == 2)
             let pc = try await csv(client, "users/paths?agent_id=deep&depth=2")
             #expect(pc == ["intent_1,intent_2,sessions,ended,dropped,escalated", "greeting,billing,2,1,1,1", "billing,greeting,1,1,0,0",
                            "greeting,,1,1,0,0", "refund,greeting,1,1,0,0"])
 
             // Funnel greeting → billing → payment: S1 S2 S3 S4 S6 / S1 S2 S3 S4 / S1 S4.
-            let fu = try await get(client, "users/funnel?agent_id=deep&steps=greeting,billing,payment")
+            let fu = try await analytics(client, "users/funnel?agent_id=deep&steps=greeting,billing,payment")
             let steps = try #require(fu["steps"] as? [[String: Any]])
             #expect(steps.map { $0["intent"] as? String } == ["greeting", "billing", "payment"])
             #expect(steps.map { $0["sessions"] as? Int } == [5, 4, 2])
@@ -221,7 +214,7 @@ struct AnalyticsSystemTests {
         try await f.app().test(.router) { client in
             try await client.execute(uri: "/api/v1/events", method: .post, body: b1) { r in #expect(r.status == .ok) }
             try await client.execute(uri: "/api/v1/events", method: .post, body: b2) { r in #expect(r.status == .ok) }
-            let s = try await get(client, "system/metrics?agent_id=capped")
+            let s = try await analytics(client, "system/metrics?agent_id=capped")
             let ep = try #require(s["endpoints"] as? [String: [String: Any]])
             #expect(ep.count == 51 && s["api_calls"] as? Int == 54)
             #expect(ep["ep00"]?["calls"] as? Int == 2 && ep["ep49"]?["calls"] as? Int == 1 && ep["ep50"] == nil)

@@ -51,16 +51,9 @@ struct BreakdownTests {
         ]
     }
 
-    func get(_ client: some TestClientProtocol, _ path: String) async throws -> [String: Any] {
-        try await client.execute(uri: "/api/v1/analytics/" + path, method: .get) { r in
-            #expect(r.status == .ok, "\(path): \(String(buffer: r.body))")
-            return try object(r)
-        }
-    }
-
     /// value → [conversations, messages, avg rt, fallback rate, automation rate]
     func breakdown(_ client: some TestClientProtocol, _ dim: String) async throws -> [String: [Double]] {
-        let o = try await get(client, "breakdown?agent_id=bd&dimension=\(dim)")
+        let o = try await analytics(client, "breakdown?agent_id=bd&dimension=\(dim)")
         #expect(o["dimension"] as? String == dim)
         let values = o["values"] as? [String: [String: Any]] ?? [:]
         return values.mapValues { v in
@@ -99,23 +92,23 @@ struct BreakdownTests {
             #expect(abs((location["unknown"]?[4] ?? 0) - 200 / 3.0) < 1e-9)
 
             // Filters: the same numbers as the breakdown, and everything else of those endpoints.
-            let web = try await get(client, "conversations/metrics?agent_id=bd&channel=web")
+            let web = try await analytics(client, "conversations/metrics?agent_id=bd&channel=web")
             #expect(web["total_conversations"] as? Int == 1 && web["total_messages"] as? Int == 3)
             #expect(web["avg_response_time_ms"] as? Double == 400 && web["avg_conversation_length"] as? Double == 2)
-            let unknown = try await get(client, "conversations/metrics?agent_id=bd&channel=unknown")
+            let unknown = try await analytics(client, "conversations/metrics?agent_id=bd&channel=unknown")
             #expect(unknown["total_conversations"] as? Int == 1 && unknown["total_messages"] as? Int == 2 && unknown["avg_response_time_ms"] as? Double == 50)
-            let everything = try await get(client, "conversations/metrics?agent_id=bd")
+            let everything = try await analytics(client, "conversations/metrics?agent_id=bd")
             #expect(everything["total_conversations"] as? Int == 4 && everything["total_messages"] as? Int == 8)
-            let nluWeb = try await get(client, "nlu/metrics?agent_id=bd&channel=web")
+            let nluWeb = try await analytics(client, "nlu/metrics?agent_id=bd&channel=web")
             #expect(nluWeb["intent_distribution"] as? [String: Int] == ["fallback": 1] && nluWeb["fallback_rate"] as? Double == 100)
-            let nluUnknown = try await get(client, "nlu/metrics?agent_id=bd&channel=unknown")
+            let nluUnknown = try await analytics(client, "nlu/metrics?agent_id=bd&channel=unknown")
             #expect(nluUnknown["intent_distribution"] as? [String: Int] == ["greeting": 1] && nluUnknown["fallback_rate"] as? Double == 0)
-            let mobile = try await get(client, "dashboard/overview?agent_id=bd&timeframe=24h&channel=mobile")
+            let mobile = try await analytics(client, "dashboard/overview?agent_id=bd&timeframe=24h&channel=mobile")
             #expect((mobile["conversation_metrics"] as? [String: Any])?["total_conversations"] as? Int == 1)
             #expect(mobile["automation_rate"] as? Double == 0)
-            let voice = try await get(client, "dashboard/overview?agent_id=bd&timeframe=24h&channel=voice")
+            let voice = try await analytics(client, "dashboard/overview?agent_id=bd&timeframe=24h&channel=voice")
             #expect((voice["conversation_metrics"] as? [String: Any])?["total_conversations"] as? Int == 1 && voice["automation_rate"] as? Double == 100)
-            let de = try await get(client, "dashboard/overview?agent_id=bd&timeframe=24h&location=DE")
+            let de = try await analytics(client, "dashboard/overview?agent_id=bd&timeframe=24h&location=DE")
             #expect((de["cost_savings"] as? [String: Any])?["automated_conversations"] as? Int == 1)
 
             try await client.execute(uri: "/api/v1/analytics/breakdown?agent_id=bd&dimension=channel&format=csv", method: .get) { r in

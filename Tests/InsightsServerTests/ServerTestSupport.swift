@@ -94,6 +94,14 @@ struct ServerFixture {
     }
 }
 
+/// `GET /api/v1/analytics/<path>`, expected to answer 200 with a JSON object.
+func analytics(_ client: some TestClientProtocol, _ path: String) async throws -> [String: Any] {
+    try await client.execute(uri: "/api/v1/analytics/" + path, method: .get) { r in
+        #expect(r.status == .ok, "\(path): \(String(buffer: r.body))")
+        return try object(r)
+    }
+}
+
 func body(_ value: Any) throws -> ByteBuffer {
     ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: value))
 }
