@@ -32,6 +32,20 @@ BASELINE_COMMIT = os.environ.get("BENCH_BASELINE", "3d33ff4091a0cbb1b2339206bbb1
 COST_EVENTS = int(os.environ.get("BENCH_COST_EVENTS", 200_000))
 OVERVIEW_CALLS = int(os.environ.get("BENCH_COST_OVERVIEWS", 1000))
 OVERVIEW_EVENTS = 60_000  # spread over 60 days: every bucket of the overview's two 30-day periods holds data
+# The analytics endpoints of issue 16 (and the overview filtered), each measured like the overview
+# over 30 days: Redis CPU per request. A design that does not have one (the baseline) leaves it out.
+ENDPOINT_CALLS = int(os.environ.get("BENCH_COST_ENDPOINT_CALLS", 200))
+ENDPOINTS = [
+    ("quality/metrics", "quality/metrics?agent_id=%s"),
+    ("workflows/metrics", "workflows/metrics?agent_id=%s"),
+    ("system/metrics", "system/metrics?agent_id=%s"),
+    ("nlu/intents", "nlu/intents?agent_id=%s&threshold=0.6"),
+    ("users/paths", "users/paths?agent_id=%s&depth=3"),
+    ("users/funnel", "users/funnel?agent_id=%s&steps=greeting,order_status,refund"),
+    ("breakdown (channel)", "breakdown?agent_id=%s&dimension=channel"),
+    ("overview, channel=web", "dashboard/overview?agent_id=%s&timeframe=30d&channel=web"),
+    ("overview, location=unknown", "dashboard/overview?agent_id=%s&timeframe=30d&location=unknown"),
+]
 IDLE_SECONDS = 5
 # Each design runs this many times, alternating; the table shows each phase's least Redis CPU.
 ROUNDS = int(os.environ.get("BENCH_COST_ROUNDS", 2))
@@ -68,6 +82,7 @@ def best_of(figs):
     best["redis_us_per_event_total"] = sum(best["redis_us_per_event"].values())
     best["overview"] = min((f["overview"] for f in figs), key=lambda o: o["redis_us_per_request"])
     best["idle_redis_cpu_per_s"] = min(f["idle_redis_cpu_per_s"] for f in figs)
+    best["endpoints"] = {ep: min(f["endpoints"][ep] for f in figs) for ep in figs[-1].get("endpoints", {})}
     best["rounds"] = [{"redis_us_per_event": f["redis_us_per_event"], "total": f["redis_us_per_event_total"],
                        "overview_us": f["overview"]["redis_us_per_request"], "mb_per_million": f["mb_per_million"]}
                       for f in figs]
@@ -193,6 +208,7 @@ def run_design(b, name, binary, lua, events_file):
         with_workers([worker_cmd(r, "ov-%d" % i, sweep="200", trim="1000", compact="200") for i in range(2)],
                      lambda: b.group_backlog(r.db) == 0 and idle_sessions() == 0)
         fig["overview"] = overview_cost(b, r, binary, env, sorted(set(agents()) - before))
+        fig["endpoints"] = endpoint_costs(b, r, binary, env, sorted(set(agents()) - before))
     n = fig["events"]
     if not n:
         raise RuntimeError("cost %s: no event reached the streams (see the tracker's output above)" % name)
@@ -224,6 +240,31 @@ def overview_cost(b, r, binary, env, agents):
                 "p50_ms": b.pct(lat, 50)}
     finally:
         s.close()
+
+
+def endpoint_costs(b, r, binary, env, agents):
+    """Redis CPU per request of each of ENDPOINTS over 30 days (start_date 30 days back), like
+    overview_cost; {label: µs}. An endpoint the design answers 404 (it has none) is left out."""
+    s = b.Server(lambda port: [binary, "serve", "--redis-url", r.url, "--host", "127.0.0.1", "--port", str(port)], env=env)
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30 * 86400))
+    out = {}
+    try:
+        for label, template in ENDPOINTS:
+            paths = ["/api/v1/analytics/" + template % a + ("" if "timeframe" in template else "&start_date=" + start) for a in agents]
+            try:
+                s.latencies(paths[0], 2, nonce=True)
+            except RuntimeError as e:
+                if "-> 404" in str(e):
+                    continue
+                raise
+            per = max(1, ENDPOINT_CALLS // len(paths))
+            c0 = r.cpu()
+            for p in paths:
+                s.latencies(p, per, nonce=True)
+            out[label] = 1e6 * (r.cpu() - c0) / (per * len(paths))
+    finally:
+        s.close()
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -269,6 +310,10 @@ def cost_rows(cost, row):
     row("6 cost", "… commands per overview (%s)" % label,
         " / ".join(", ".join("%s %.0f" % kv for kv in sorted(d[n]["overview"]["commands_per_request"].items()))
                    for n in names))
+    for ep, _ in ENDPOINTS:
+        if ep in cur.get("endpoints", {}):
+            row("6 cost", "30-day %s: Redis CPU per request (%s)" % (ep, label),
+                " / ".join(("%.0f µs" % d[n]["endpoints"][ep]) if ep in d[n].get("endpoints", {}) else "–" for n in names))
 
 
 if __name__ == "__main__":  # `python bench/cost.py`: this phase alone, printed as JSON

@@ -124,7 +124,8 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
     """key ('ins:{a}:c:<g>:<start>') -> Counter of fields, from the acknowledged events."""
     out: dict[str, Counter] = defaultdict(Counter)
 
-    def add(agent, ts_ms, field, n, suffix=None):
+    def add(agent, ts_ms, field, n, suffix=None, coarse=False):
+        """coarse: hour and day buckets only (slices, their summary, paths: docs/keys.md)."""
         if n == 0:
             return
         # Counter families (docs/keys.md): the workloads use fewer than 50 names of each kind, so
@@ -132,6 +133,8 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
         if suffix is None:
             suffix, field = storage.family_field(field)
         for g, width in GRANULARITIES:
+            if coarse and g == "m":
+                continue
             start = (ts_ms // 1000 // width) * width
             out[f"ins:{{{agent}}}:c:{g}:{start}{suffix}"][field] += n
 
@@ -149,9 +152,9 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
         """A field of the bucket's own map, also in the slices of `values` and their summary (docs/keys.md)."""
         add(agent, ts_ms, field, n)
         for code, v in values:
-            add(agent, ts_ms, field, n, f":{code}={v}")
+            add(agent, ts_ms, field, n, f":{code}={v}", coarse=True)
             if field in summary:
-                add(agent, ts_ms, f"{code}\x1f{field}\x1f{v}", n, ":b")
+                add(agent, ts_ms, f"{code}\x1f{field}\x1f{v}", n, ":b", coarse=True)
 
     sessions: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for e in events:
@@ -186,11 +189,11 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
         path = storage.intent_path([(e["_ts"], e["data"]["intent"]) for e in evs
                                     if e["event_type"] == "intent_classified" and e["data"].get("intent")])
         if path:
-            add(a, first, "s:" + path, 1, ":p")
+            add(a, first, "s:" + path, 1, ":p", coarse=True)
             if ended:
-                add(a, first, "e:" + path, 1, ":p")
+                add(a, first, "e:" + path, 1, ":p", coarse=True)
             if esc:
-                add(a, first, "x:" + path, 1, ":p")
+                add(a, first, "x:" + path, 1, ":p", coarse=True)
     return out
 
 

@@ -149,15 +149,17 @@ local function counter_add(b, field, d)
 end
 
 -- The minute, hour and day buckets of a second (those not expired yet), memoized per second; of
--- the counter family `family` (its letter: `P c:<res>:<start>:<letter>`) if given.
+-- the counter family `family` (its letter: `P c:<res>:<start>:<letter>`, or a slice `<dim>=<value>`)
+-- if given; `coarse`: the hour and day buckets only (slices and paths have no minute buckets).
 local buckets_of_second = {}
-local function buckets_at(prefix, now, ttls, sec, family)
+local function buckets_at(prefix, now, ttls, sec, family, coarse)
   local suffix = family and (':' .. family) or ''
-  local memo = sec .. suffix
+  local memo = sec .. suffix .. (coarse and '/h' or '')
   local list = buckets_of_second[memo]
   if list == nil then
     list = {}
-    for _, g in ipairs(GRANULARITIES) do
+    for i = coarse and 2 or 1, #GRANULARITIES do
+      local g = GRANULARITIES[i]
       local start = math.floor(sec / g[2]) * g[2]
       local expire_at = start + g[2] + ttls[g[3]]
       if expire_at > now then

@@ -241,18 +241,11 @@ end
 
 -- Breakdown slices (docs/keys.md, *Breakdown slices*): per minute, dimension and (capped) value,
 -- the slice fields of the events with that value and the session counters of the sessions whose
--- first event has it. Raw values (events' dims, the batch's slice sums) are resolved first.
+-- first event has it. Raw values are resolved first: every value of the batch's events is in its
+-- slice sums (an event adds at least `events` to its slices), so an event's own `dims` is read
+-- only where it is needed (a session's first event, a duplicate).
 local DIM_INDEX = { ch = 1, pl = 2, lo = 3 }
-local dim_names, ev_dims, raw_slices = { {}, {}, {} }, {}, {}
-for i = 1, n do
-  local d = split_dims(ARGV[(BASE + FIELDS_PER_EVENT * i) + 6])
-  if d then
-    ev_dims[i] = d
-    for k = 1, 3 do
-      if d[k] then dim_names[k][d[k]] = true end
-    end
-  end
-end
+local dim_names, raw_slices = { {}, {}, {} }, {}
 for key, deltas in pairs(batch_counters) do
   local start = tonumber(key)
   if start then
@@ -276,11 +269,15 @@ for k = 1, 3 do
 end
 -- An event's resolved values (array) and their joined form (the session field `dm`).
 local function resolved(i)
-  local d = ev_dims[i]
+  local d = split_dims(ARGV[(BASE + FIELDS_PER_EVENT * i) + 6])
   if d == nil then return nil, '' end
   local out = {}
   for k = 1, 3 do
-    if d[k] then out[k] = dim_map[k][d[k]] end
+    if d[k] then
+      local v = dim_map[k] and dim_map[k][d[k]]
+      if v == nil then error('dims of event ' .. int_str(i - 1) .. ' are not in the batch counters') end
+      out[k] = v
+    end
   end
   return out, (out[1] or '') .. '\31' .. (out[2] or '') .. '\31' .. (out[3] or '')
 end
@@ -449,9 +446,11 @@ end
 
 local SUMMARY_SET = {}
 for _, f in ipairs(SUMMARY) do SUMMARY_SET[f] = true end
+-- Slices and their summary have hour and day buckets only (docs/keys.md, *Breakdown slices*).
 for _, key in ipairs(slice_order) do
   local sl = slices[key]
-  for _, g in ipairs(GRANULARITIES) do
+  for gi = 2, 3 do
+    local g = GRANULARITIES[gi]
     local start = math.floor(sl.start / g[2]) * g[2]
     local expire_at = start + g[2] + ttl[g[3]]
     if expire_at > now then

@@ -123,13 +123,13 @@ local function contribute(prefix, now, ttls, o, sign)
       local v = values[k]
       if v then
         local d = DIMS[k]
-        for _, b in ipairs(buckets_at(prefix, now, ttls, sec, d .. '=' .. v)) do
+        for _, b in ipairs(buckets_at(prefix, now, ttls, sec, d .. '=' .. v, true)) do
           counter_add(b, 'out:sessions', sign)
           counter_add(b, o.out == 'ended' and 'out:ended' or 'out:dropped', sign)
           counter_add(b, o.esc == 1 and 'out:escalated' or 'out:automated', sign)
           if o.turns ~= 0 then counter_add(b, 'out:turns', sign * o.turns) end
         end
-        for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'b')) do
+        for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'b', true)) do
           counter_add(b, d .. '\31out:sessions\31' .. v, sign)
           if o.esc ~= 1 then counter_add(b, d .. '\31out:automated\31' .. v, sign) end
         end
@@ -137,7 +137,7 @@ local function contribute(prefix, now, ttls, o, sign)
     end
   end
   if o.path and o.path ~= '' then
-    for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'p')) do
+    for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'p', true)) do
       counter_add(b, 's:' .. o.path, sign)
       if o.out == 'ended' then counter_add(b, 'e:' .. o.path, sign) end
       if o.esc == 1 then counter_add(b, 'x:' .. o.path, sign) end

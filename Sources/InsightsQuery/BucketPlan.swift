@@ -40,7 +40,11 @@ public struct BucketPlan: Sendable, Equatable {
     /// 3. [start, end) is tiled: minutes up to the first hour boundary, hours up to the first
     ///    day boundary, days, hours from the last day boundary, minutes from the last hour
     ///    boundary.
-    public static func plan(startMs: Int64, endMs: Int64, nowMs: Int64, retention: Retention = .default) -> BucketPlan {
+    ///
+    /// `finest: .hour` plans counters that have no minute buckets (breakdown slices, intent paths:
+    /// docs/keys.md): both edges are rounded out to the hour, as if the minute buckets had expired.
+    public static func plan(startMs: Int64, endMs: Int64, nowMs: Int64, retention: Retention = .default,
+                            finest: Resolution = .minute) -> BucketPlan {
         let nowS = floorDiv(nowMs, 1000)
         var s = floorDiv(startMs, 1000)
         s = floorTo(s, 60)
@@ -49,7 +53,7 @@ public struct BucketPlan: Sendable, Equatable {
 
         // Oldest existing bucket start of each resolution: the smallest aligned s with s + len + ttl > now.
         func oldest(_ r: Resolution) -> Int64 { floorTo(nowS - r.seconds - retention.ttl(r), r.seconds) + r.seconds }
-        let mCut = oldest(.minute), hCut = oldest(.hour), dCut = oldest(.day)
+        let mCut = finest == .minute ? oldest(.minute) : Int64.max, hCut = oldest(.hour), dCut = oldest(.day)
         var resolution = Resolution.minute
 
         // Start edge: minute buckets [s, ceil_h(s)) are needed unless s is on an hour.

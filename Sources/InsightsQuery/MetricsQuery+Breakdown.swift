@@ -73,7 +73,7 @@ extension MetricsQuery {
 
     public func breakdown(agent: String, dimension: Dimension, start: Int64, end: Int64,
                           now: Int64 = EventClock.nowMs()) async throws -> Breakdown {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [nil, .breakdown])
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [nil, .breakdown], finest: .hour)
         return Self.breakdown(main: s[0], summary: s[1], dimension: dimension, plan)
     }
 

@@ -65,7 +65,7 @@ extension MetricsQuery {
 
     /// The stored paths of a window: (intents, sessions, ended, escalated).
     func storedPaths(agent: String, start: Int64, end: Int64, now: Int64) async throws -> (BucketPlan, [([String], Int, Int, Int)]) {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [.paths])
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [.paths], finest: .hour)
         let p = s[0]
         let ended = p.prefixed("e:"), escalated = p.prefixed("x:")
         let paths = p.prefixed("s:").map { key, n in

@@ -26,7 +26,8 @@ public struct MetricsQuery: Sendable {
     public func sums(agent: String, startMs: Int64, endMs: Int64, nowMs: Int64,
                      filter: BreakdownFilter? = nil) async throws -> (BucketPlan, BucketSums) {
         guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
-        let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention)
+        // Slices have hour buckets at the finest (docs/keys.md, *Breakdown slices*).
+        let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention, finest: filter == nil ? .minute : .hour)
         let hashes = try await read(agent: agent, buckets: plan.buckets, filter: filter)
         var sums = BucketSums()
         for h in hashes { sums.add(h) }
@@ -36,9 +37,9 @@ public struct MetricsQuery: Sendable {
     /// The plan of a window and, for each family (nil: the buckets' own counters), its buckets
     /// summed: one MGET for all of them.
     public func sums(agent: String, startMs: Int64, endMs: Int64, nowMs: Int64,
-                     families: [CounterFamily?]) async throws -> (BucketPlan, [BucketSums]) {
+                     families: [CounterFamily?], finest: Resolution = .minute) async throws -> (BucketPlan, [BucketSums]) {
         guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
-        let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention)
+        let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention, finest: finest)
         let keys = AgentKeys(agent)
         let hashes = try await read(keys: families.flatMap { f in plan.buckets.map { $0.key(keys, family: f) } })
         var out = [BucketSums](repeating: BucketSums(), count: families.count)
@@ -195,9 +196,11 @@ public struct MetricsQuery: Sendable {
 
     /// The current period [now − length, now) and the previous one, which ends where the current
     /// one effectively starts (no bucket is read twice).
-    public static func overviewPlans(length: Int64, now: Int64, retention: Retention = .default) -> (current: BucketPlan, previous: BucketPlan) {
-        let cur = BucketPlan.plan(startMs: now - length, endMs: now, nowMs: now, retention: retention)
-        let prev = BucketPlan.plan(startMs: cur.effectiveStartMs - length, endMs: cur.effectiveStartMs, nowMs: now, retention: retention)
+    public static func overviewPlans(length: Int64, now: Int64, retention: Retention = .default,
+                                     finest: Resolution = .minute) -> (current: BucketPlan, previous: BucketPlan) {
+        let cur = BucketPlan.plan(startMs: now - length, endMs: now, nowMs: now, retention: retention, finest: finest)
+        let prev = BucketPlan.plan(startMs: cur.effectiveStartMs - length, endMs: cur.effectiveStartMs, nowMs: now, retention: retention,
+                                   finest: finest)
         return (cur, prev)
     }
 
@@ -206,7 +209,7 @@ public struct MetricsQuery: Sendable {
     public func overview(agent: String, timeframe: String, costPerInteraction: Double = 5.0,
                          now: Int64 = EventClock.nowMs(), filter: BreakdownFilter? = nil) async throws -> DashboardOverview {
         guard let length = Self.timeframeMs(timeframe) else { throw QueryError.unknownTimeframe(timeframe) }
-        let (cur, prev) = Self.overviewPlans(length: length, now: now, retention: retention)
+        let (cur, prev) = Self.overviewPlans(length: length, now: now, retention: retention, finest: filter == nil ? .minute : .hour)
         let hashes = try await read(agent: agent, buckets: cur.buckets + prev.buckets, filter: filter)
         var cs = BucketSums(), ps = BucketSums()
         for (i, h) in hashes.enumerated() {
