@@ -281,3 +281,15 @@ class Front(Insights):
         h = {"Content-Type": "application/json", **(headers or {})}
         status, _, body = self.request("POST", "/api/v1/events", json.dumps(events).encode(), h)
         return status, json.loads(body) if body else {}
+
+
+class Run(Front):
+    """`insights run` (front and workers in one process) against a given Redis, without the demo;
+    ready when /health answers."""
+
+    def __init__(self, redis_url: str, *args: str, env: dict[str, str] | None = None):
+        self.port = free_port()
+        Insights.__init__(self, "run", "--redis-url", redis_url, "--port", str(self.port), "--no-demo", *args, env=env)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_until(lambda: self.get("/health")[0] == 200, 30, "insights run /health")
+

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from service import Front, Insights, Redis, free_port, wait_until
+from service import Front, Insights, Redis, Run, free_port, wait_until
 
 
 def iso(ms: int) -> str:
@@ -56,16 +56,6 @@ class Receiver:
 
     def close(self):
         self.server.shutdown()
-
-
-class Run(Front):
-    """`insights run` against a given Redis, without the demo; ready when /health answers."""
-
-    def __init__(self, redis_url: str, *args: str):
-        self.port = free_port()
-        Insights.__init__(self, "run", "--redis-url", redis_url, "--port", str(self.port), "--no-demo", *args)
-        self.base = f"http://127.0.0.1:{self.port}"
-        wait_until(lambda: self.get("/health")[0] == 200, 30, "insights run /health")
 
 
 ALERT_ARGS = ["--webhook-allow-private", "--webhook-retry-ms", "500"]

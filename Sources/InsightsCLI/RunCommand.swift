@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var auth: AuthOptions
     @OptionGroup var replication: ReplicationOptions
     @OptionGroup var alerts: AlertOptions
+    @OptionGroup var ingest: IngestOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -93,6 +94,7 @@ struct RunCommand: AsyncParsableCommand {
         serverConfig.apiKeys = apiKeys
         serverConfig.replicaAcks = replication.replicaAcksSetting
         serverConfig.webhookTargets = alerts.policy
+        serverConfig.defaultAgent = ingest.resolvedDefaultAgent
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
               + (demo ? "; the simulator feeds agent 'demo'" : ""))

@@ -28,6 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var auth: AuthOptions
     @OptionGroup var replication: ReplicationOptions
     @OptionGroup var alerts: AlertOptions
+    @OptionGroup var ingest: IngestOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -43,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfig.apiKeys = apiKeys
         serverConfig.replicaAcks = replication.replicaAcksSetting
         serverConfig.webhookTargets = alerts.policy
+        serverConfig.defaultAgent = ingest.resolvedDefaultAgent
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         logger.info("serving", metadata: ["address": "http://\(host):\(port)", "redis": "\(client.configuration.redactedDescription)"])
         // runService stops on SIGINT/SIGTERM: stop accepting, finish in-flight requests.

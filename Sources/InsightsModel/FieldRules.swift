@@ -41,7 +41,7 @@ public enum FieldRules {
     }
 
     /// Quotes a value for an error message, cut to 64 characters.
-    static func quoted(_ value: String) -> String {
+    public static func quoted(_ value: String) -> String {
         var scalars = String.UnicodeScalarView()
         var count = 0
         for scalar in value.unicodeScalars {

@@ -37,8 +37,9 @@ public func buildRouter(
     router.add(middleware: AuthMiddleware(store: config.apiKeys, limiter: config.rateLimiter))  // every route but the open ones needs a key (docs/security.md)
     router.add(middleware: OverviewCacheMiddleware())  // pollers of one overview URL share an answer ≤ 1 s old (OverviewCache.swift)
     StatusController(client: client, query: query, workerGroup: config.workerGroup).addRoutes(to: router)
-    EventsController(ingestor: ingestor, maxBodyBytes: config.maxBodyBytes, maxBatchEvents: config.maxBatchEvents)
-        .addRoutes(to: router.group("api/v1"))
+    let events = EventsController<AppRequestContext>(ingestor: ingestor, maxBodyBytes: config.maxBodyBytes, maxBatchEvents: config.maxBatchEvents)
+    events.addRoutes(to: router.group("api/v1"))
+    SegmentController(events: events, defaultAgent: config.defaultAgent).addRoutes(to: router.group("v1"))  // docs/ingest.md
     AnalyticsController(query: query, defaultWindowMs: config.defaultWindowMs)
         .addRoutes(to: router.group("api/v1/analytics"))
     AlertsController(store: AlertStore(client: client), targets: config.webhookTargets).addRoutes(to: router.group("api/v1"))

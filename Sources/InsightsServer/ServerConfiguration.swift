@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     public var webhookTargets = WebhookTargetPolicy()
     /// The per-key ingest token buckets (one per front process).
     public var rateLimiter: RateLimiter = RateLimiter()
+    /// The agent of Segment messages that name none when the key is not limited to one agent
+    /// (`--default-agent`; docs/ingest.md). nil: such messages are rejected.
+    public var defaultAgent: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,

@@ -112,11 +112,10 @@ public struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             throw Self.unauthorized("missing API key", detail: "send the header Authorization: Bearer <key>", invalid: false)
         }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw Self.unauthorized("missing API key", detail: "the Authorization header must be: Bearer <key>", invalid: true)
+        guard let secret = Self.secret(header) else {
+            throw Self.unauthorized("missing API key", detail: "the Authorization header must be: Bearer <key> (or Basic with the key as user name)",
+                                    invalid: true)
         }
-        let secret = parts[1].trimmingCharacters(in: .whitespaces)
         guard let (index, key) = store.authenticate(secret) else {
             throw Self.unauthorized("invalid API key", detail: "the key is not known to this service", invalid: true)
         }
@@ -144,6 +143,22 @@ public struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             for a in agents where !a.isEmpty { try QueryParameters.checkID(a, parameter: "agent_id") }
             try Principal.checkAgents(agents)
             return try await next(request, context)
+        }
+    }
+
+    /// The key of `Bearer <key>`, or of `Basic base64(<key>:<anything>)`: how Segment's SDKs send
+    /// their write key (docs/ingest.md); nil for anything else.
+    static func secret(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2 else { return nil }
+        let value = parts[1].trimmingCharacters(in: .whitespaces)
+        switch parts[0].lowercased() {
+        case "bearer": return value.isEmpty ? nil : value
+        case "basic":
+            guard let raw = Data(base64Encoded: value), let text = String(data: raw, encoding: .utf8) else { return nil }
+            let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            return user.isEmpty ? nil : user
+        default: return nil
         }
     }
 
