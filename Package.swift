@@ -10,7 +10,9 @@ let package = Package(
     name: "Insights",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "InsightsTracker", targets: ["InsightsTracker"]),
+        // What a platform links: the tracker, the event model and the Redis client it is given
+        // (the README's snippet imports all three), with the Lua scripts compiled in.
+        .library(name: "InsightsTracker", targets: ["InsightsTracker", "InsightsModel", "RedisClient", "InsightsScripts"]),
         .executable(name: "insights", targets: ["InsightsCLI"]),
     ],
     dependencies: [
@@ -37,16 +39,25 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The event model, validation, the Redis key schema and storage formats (no I/O).
         .target(name: "InsightsModel", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // The Lua scripts of lua/, compiled into the binary (lua/LuaScripts.swift); INSIGHTS_LUA_DIR overrides them.
+        .target(
+            name: "InsightsScripts",
+            dependencies: ["RedisClient"],
+            path: "lua",
+            resources: ["common", "ingest", "alerts", "worker_lib", "worker_apply", "worker_sweep", "worker_compact", "worker_prune"]
+                .map { .embedInCode("\($0).lua") },
+            swiftSettings: swiftSettings
+        ),
         // The tracker a chat platform links: buffered, batched, atomic ingest.
         .target(
             name: "InsightsTracker",
-            dependencies: ["RedisClient", "InsightsModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RedisClient", "InsightsModel", "InsightsScripts", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The worker group: journeys, session outcomes, recovery, trimming (docs/worker.md).
         .target(
             name: "InsightsWorker",
-            dependencies: ["RedisClient", "InsightsModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RedisClient", "InsightsModel", "InsightsScripts", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -68,7 +79,7 @@ let package = Package(
         .target(
             name: "InsightsAlerts",
             dependencies: [
-                "InsightsQuery", "InsightsTracker", "RedisClient", "InsightsModel",
+                "InsightsQuery", "InsightsTracker", "InsightsScripts", "RedisClient", "InsightsModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -78,7 +89,7 @@ let package = Package(
         .target(
             name: "InsightsServer",
             dependencies: [
-                "InsightsQuery", "InsightsTracker", "InsightsWorker", "InsightsAlerts", "RedisClient", "InsightsModel",
+                "InsightsQuery", "InsightsTracker", "InsightsWorker", "InsightsAlerts", "InsightsScripts", "RedisClient", "InsightsModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -202,6 +202,9 @@ def memory_breakdown(client, sample=300):
     for key in client.scan_iter(count=1000):
         k = key.decode()
         kind = k.split("}:", 1)[1].split(":", 1)[0] if "}:" in k else k
+        if kind == "c":  # counters: the bucket's own map, a family (c:x, c:n, c:p, c:b) or a breakdown slice
+            parts = k.split("}:", 1)[1].split(":")
+            kind = "c" if len(parts) < 4 else ("c:slice" if "=" in parts[3] else "c:" + parts[3])
         entry = kinds.setdefault(kind, [0, []])
         entry[0] += 1
         if len(entry[1]) < sample:

@@ -90,7 +90,7 @@ def batch_counters(rows):
         for k, v in counters.items():
             sums[k] = sums.get(k, 0) + v
         for code, value in storage.dim_values(ev):
-            ss = per.setdefault(f"{minute}\x1f{code}\x1f{value}", {})
+            ss = per.setdefault(f"{minute // 3600 * 3600}\x1f{code}\x1f{value}", {})
             for k, v in storage.slice_fields(counters).items():
                 ss[k] = ss.get(k, 0) + v
     return msgpack.packb(per)

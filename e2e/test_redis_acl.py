@@ -118,10 +118,10 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
         t0 = datetime.now(timezone.utc) - timedelta(minutes=2)
         ev = lambda i, typ, sid, sec, **kw: {"event_id": f"e{i}", "agent_id": "acme", "session_id": sid,
                                                "event_type": typ, "timestamp": iso(t0 + timedelta(seconds=sec)), **kw}
-        events = [
-            ev(1, "conversation_start", "s1", 0), ev(2, "user_message", "s1", 1),
-            ev(3, "intent_classified", "s1", 2, confidence=0.9, data={"intent": "book"}),
-            ev(4, "bot_response", "s1", 3, response_time_ms=120), ev(5, "conversation_end", "s1", 4),
+        events = [  # s1 on channel web: its events are counted in that value's slices too (docs/keys.md)
+            ev(1, "conversation_start", "s1", 0, channel="web"), ev(2, "user_message", "s1", 1, channel="web"),
+            ev(3, "intent_classified", "s1", 2, confidence=0.9, data={"intent": "book"}, channel="web"),
+            ev(4, "bot_response", "s1", 3, response_time_ms=120, channel="web"), ev(5, "conversation_end", "s1", 4, channel="web"),
             # s2 never ends: the sweep finalizes it as dropped at `cancel`.
             ev(6, "conversation_start", "s2", 10), ev(7, "user_message", "s2", 11),
             ev(8, "intent_classified", "s2", 12, confidence=0.4, data={"intent": "cancel"}),
@@ -186,6 +186,19 @@ def test_ingest_workers_and_queries_through_the_acl_user(acl_redis):
         assert live["waiting_for_bot"] == 0 and live["active_conversations"] == 0  # s1 ended, s2 swept
         front.get_json("/api/v1/analytics/anomalies?agent_id=acme", headers=auth)
         assert front.request("DELETE", f"/api/v1/alerts/rules/{rule_id}", headers=auth)[0] == 204
+        # Counter families with capped names (endpoints, error codes: the registries P nm:<kind>) and
+        # the issue-16 reads, through the ACL user too.
+        extra = [ev(11, "api_call", "s3", 20, data={"endpoint": "/pay", "status_code": 503}, duration_ms=40),
+                 ev(12, "error", "s3", 21, data={"code": "E1"})]
+        status, body = front.post_events(extra, headers=auth)
+        assert status == 200 and body["accepted"] == 2, body
+        x = front.get_json(f"/api/v1/analytics/system/metrics?{q}", headers=auth)
+        assert x["endpoints"]["/pay"]["failures"] == 1 and x["error_codes"] == {"E1": 1}
+        b = front.get_json(f"/api/v1/analytics/breakdown?{q}&dimension=channel", headers=auth)
+        assert b["values"]["web"]["total_conversations"] == 1
+        for path in ["nlu/intents", "users/paths", "users/funnel?steps=book,cancel", "quality/metrics", "workflows/metrics"]:
+            front.get_json(f"/api/v1/analytics/{path}{'&' if '?' in path else '?'}{q}", headers=auth)
+        front.get_json("/api/v1/analytics/dashboard/overview?agent_id=acme&channel=unknown", headers=auth)
 
         log = admin.acl_log()
         assert log == [], f"commands or keys the ACL refused: {json.dumps(log, default=str)[:2000]}"

@@ -122,17 +122,21 @@ end
 ---------------------------------------------------------------------------
 -- Counter buckets: `P c:<m|h|d>:<start>` = cmsgpack map field -> integer, EXAT start + len + ttl.
 -- Deltas are summed per key and field in Lua; each key is read (GET, decoded) before any write
--- and written once (SET ... EXAT): one read and one write per key per call.
+-- and written once (SET ... EXAT): one read and one write per key per call. Counter families and
+-- breakdown slices (`P c:<res>:<start>:<suffix>`) are hashes instead, added to with HINCRBY: a
+-- call touches a few of their fields, and decoding them whole per call (a day's paths are
+-- thousands of fields, a batch touches some forty slice maps) made them the costliest part of
+-- ingest and apply (docs/keys.md, *Counter families*).
 ---------------------------------------------------------------------------
 local GRANULARITIES = { { 'c:m:', MINUTE, 1 }, { 'c:h:', HOUR, 2 }, { 'c:d:', DAY, 3 } }
 
 local counters = { order = {}, by_key = {} }
 
--- The accumulator of a bucket key (created on first use).
-local function counter_bucket(key, expire_at)
+-- The accumulator of a bucket key (created on first use); `as_hash`: a hash bucket (HINCRBY).
+local function counter_bucket(key, expire_at, as_hash)
   local b = counters.by_key[key]
   if b == nil then
-    b = { fields = {}, delta = {}, expire_at = expire_at }
+    b = { fields = {}, delta = {}, expire_at = expire_at, hash = as_hash }
     counters.by_key[key] = b
     counters.order[#counters.order + 1] = key
   end
@@ -163,7 +167,7 @@ local function buckets_at(prefix, now, ttls, sec, family, coarse)
       local start = math.floor(sec / g[2]) * g[2]
       local expire_at = start + g[2] + ttls[g[3]]
       if expire_at > now then
-        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start) .. suffix, expire_at)
+        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start) .. suffix, expire_at, family ~= nil)
       end
     end
     buckets_of_second[memo] = list
@@ -181,15 +185,46 @@ end
 -- Reads and decodes every touched bucket (fails before any write if one is not a counters map).
 local function counters_read()
   for _, key in ipairs(counters.order) do
-    local raw = redis.call('GET', key)
-    local t = {}
-    if raw then
-      t = cmsgpack.unpack(raw)
-      if type(t) ~= 'table' then
-        error('counters ' .. key .. ' are not a MessagePack map')
+    if not counters.by_key[key].hash then  -- a hash bucket is added to without reading it
+      local raw = redis.call('GET', key)
+      local t = {}
+      if raw then
+        t = cmsgpack.unpack(raw)
+        if type(t) ~= 'table' then
+          error('counters ' .. key .. ' are not a MessagePack map')
+        end
       end
+      counters.by_key[key].current = t
     end
-    counters.by_key[key].current = t
+  end
+end
+
+-- A hash bucket: HINCRBY per changed field, a field back at 0 deleted.
+local function hash_write(key, b)
+  local touched = false
+  for _, f in ipairs(b.fields) do
+    local d = b.delta[f]
+    if d ~= 0 then
+      if redis.call('HINCRBY', key, f, d) == 0 then redis.call('HDEL', key, f) end
+      touched = true
+    end
+  end
+  if touched then redis.call('EXPIREAT', key, int_str(b.expire_at)) end
+end
+
+-- A MessagePack bucket: its decoded map plus the deltas, written once.
+local function map_write(key, b, keep_zero)
+  local t = b.current
+  local touched = false
+  for _, f in ipairs(b.fields) do
+    local d = b.delta[f]
+    if d ~= 0 or keep_zero then
+      t[f] = (t[f] or 0) + d
+      touched = true
+    end
+  end
+  if touched then
+    redis.call('SET', key, cmsgpack.pack(t), 'EXAT', int_str(b.expire_at))
   end
 end
 
@@ -198,18 +233,7 @@ end
 local function counters_write(keep_zero)
   for _, key in ipairs(counters.order) do
     local b = counters.by_key[key]
-    local t = b.current
-    local touched = false
-    for _, f in ipairs(b.fields) do
-      local d = b.delta[f]
-      if d ~= 0 or keep_zero then
-        t[f] = (t[f] or 0) + d
-        touched = true
-      end
-    end
-    if touched then
-      redis.call('SET', key, cmsgpack.pack(t), 'EXAT', int_str(b.expire_at))
-    end
+    if b.hash then hash_write(key, b) else map_write(key, b, keep_zero) end
   end
 end
 

@@ -12,8 +12,8 @@
 -- the event's own bucket counters (EventCounters, a MessagePack map field -> delta; with key '@'
 -- the share of its dimension slices), dims its breakdown values (EventCounters.dims: '' or channel,
 -- platform, location joined by \31), and counters the sum of all contributions of the batch per
--- minute (MessagePack: minute start -> {field -> delta}) and per minute, dimension and value
--- ('<minute>\31<dim>\31<value>' -> {field -> delta}, slice fields only). The script checks what it
+-- minute (MessagePack: minute start -> {field -> delta}) and per hour, dimension and value
+-- ('<hour>\31<dim>\31<value>' -> {field -> delta}, slice fields only). The script checks what it
 -- relies on (counts, numbers), not the events again: it adds the counters, minus the
 -- contributions of events that turn out to be duplicates.
 --
@@ -282,8 +282,11 @@ local function resolved(i)
   return out, (out[1] or '') .. '\31' .. (out[2] or '') .. '\31' .. (out[3] or '')
 end
 
+-- Slices are summed per hour (they have hour and day buckets only; the batch's slice sums come
+-- per hour too): `start` is any second of the hour.
 local slices, slice_order = {}, {}
 local function slice_of(start, k, v)
+  start = math.floor(start / HOUR) * HOUR
   local key = int_str(start) .. '\31' .. k .. '\31' .. v
   local a = slices[key]
   if a == nil then
@@ -293,11 +296,21 @@ local function slice_of(start, k, v)
   end
   return a
 end
+-- Adds to the slices of `values` (an array of resolved values, nil where absent). The accumulators
+-- are kept on the array for its last hour: a session's values are one array, and its message
+-- counters are added once per event.
 local function slices_add(start, values, field, delta)
   if values == nil then return end
-  for k = 1, 3 do
-    if values[k] then counter_add(slice_of(start, k, values[k]), field, delta) end
+  local hour = math.floor(start / HOUR) * HOUR
+  local accs = values.accs
+  if accs == nil or values.acc_hour ~= hour then
+    accs = {}
+    for k = 1, 3 do
+      if values[k] then accs[#accs + 1] = slice_of(hour, k, values[k]) end
+    end
+    values.accs, values.acc_hour = accs, hour
   end
+  for _, a in ipairs(accs) do counter_add(a, field, delta) end
 end
 for _, r in ipairs(raw_slices) do
   local a = slice_of(r[1], r[2], dim_map[r[2]][r[3]])
@@ -435,7 +448,7 @@ for _, minute_start in ipairs(minute_order) do
       for _, field in ipairs(src.fields) do
         local fam = family_of[field]
         if fam then
-          counter_add(counter_bucket(base .. fam[1], expire_at), fam[2], src.delta[field])
+          counter_add(counter_bucket(base .. fam[1], expire_at, true), fam[2], src.delta[field])
         else
           counter_add(dst, field, src.delta[field])
         end
@@ -455,7 +468,8 @@ for _, key in ipairs(slice_order) do
     local expire_at = start + g[2] + ttl[g[3]]
     if expire_at > now then
       local base = prefix .. g[1] .. int_str(start)
-      local dst, sum = counter_bucket(base .. ':' .. sl.dim .. '=' .. sl.value, expire_at), counter_bucket(base .. ':b', expire_at)
+      local dst = counter_bucket(base .. ':' .. sl.dim .. '=' .. sl.value, expire_at, true)
+      local sum = counter_bucket(base .. ':b', expire_at, true)
       for _, f in ipairs(sl.fields) do
         local d = sl.delta[f]
         counter_add(dst, f, d)

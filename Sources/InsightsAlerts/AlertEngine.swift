@@ -6,6 +6,7 @@ import Foundation
 import Dispatch
 import InsightsModel
 import InsightsQuery
+import InsightsScripts
 import InsightsTracker
 import Logging
 import RedisClient
@@ -35,9 +36,10 @@ public struct AlertConfiguration: Sendable {
     /// Evaluators wait a random 0…this many ms after a minute is due, so that usually one of them
     /// reads the counters and the others find the minute judged (exactness does not depend on it).
     public var jitterMs: Int = 1500
-    public var luaDirectory: String
+    /// A directory of Lua scripts instead of the embedded ones (``LuaScripts``).
+    public var luaDirectory: String?
 
-    public init(luaDirectory: String = ScriptLocator.luaDirectory()) {
+    public init(luaDirectory: String? = LuaScripts.directory()) {
         self.luaDirectory = luaDirectory
     }
 }
@@ -112,7 +114,7 @@ public actor AlertEngine {
         self.configuration = configuration
         self.query = MetricsQuery(client: client)
         self.store = AlertStore(client: client)
-        self.script = try RedisScript(concatenating: ["common", "alerts"], directory: configuration.luaDirectory)
+        self.script = try LuaScripts.script(["common", "alerts"], directory: configuration.luaDirectory)
         self.sender = WebhookSender(policy: configuration.targets, timeout: configuration.attemptTimeout)
         self.logger = logger
     }

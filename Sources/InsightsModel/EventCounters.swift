@@ -214,6 +214,11 @@ public enum EventCounters {
     public static func minute(_ ms: Int64) -> Int64 {
         (ms >= 0 ? ms / 60_000 : (ms - 59_999) / 60_000) * 60
     }
+
+    /// The hour bucket (epoch seconds) of an event time: where slices are summed (they have no minute buckets).
+    public static func hour(_ ms: Int64) -> Int64 {
+        (ms >= 0 ? ms / 3_600_000 : (ms - 3_599_999) / 3_600_000) * 3600
+    }
 }
 
 /// The breakdown dimensions (docs/metrics.md, *Breakdowns and filters*): a conversation takes the

@@ -65,8 +65,12 @@ extension MetricsQuery {
 
     /// The stored paths of a window: (intents, sessions, ended, escalated).
     func storedPaths(agent: String, start: Int64, end: Int64, now: Int64) async throws -> (BucketPlan, [([String], Int, Int, Int)]) {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [.paths], finest: .hour)
-        let p = s[0]
+        guard end >= start else { throw QueryError.invalidWindow("end before start") }
+        let plan = BucketPlan.plan(startMs: start, endMs: end, nowMs: now, retention: retention, finest: .hour)
+        // Path buckets are hashes (lua/common.lua, HASH_FAMILIES): one pipeline of HGETALL.
+        let keys = AgentKeys(agent)
+        var p = BucketSums()
+        for h in try await readHashes(keys: plan.buckets.map { $0.key(keys, family: .paths) }) { p.add(h) }
         let ended = p.prefixed("e:"), escalated = p.prefixed("x:")
         let paths = p.prefixed("s:").map { key, n in
             (key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init), n, ended[key] ?? 0, escalated[key] ?? 0)

@@ -41,9 +41,21 @@ public struct MetricsQuery: Sendable {
         guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
         let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention, finest: finest)
         let keys = AgentKeys(agent)
-        let hashes = try await read(keys: families.flatMap { f in plan.buckets.map { $0.key(keys, family: f) } })
+        // The bucket's own counters are MessagePack maps (one MGET), the families hashes (one pipeline).
+        async let main = families.contains(where: { $0 == nil }) ? read(keys: plan.buckets.map { $0.key(keys) }) : []
+        let others = families.compactMap { $0 }
+        let hashes = try await readHashes(keys: others.flatMap { f in plan.buckets.map { $0.key(keys, family: f) } })
+        let mainMaps = try await main
         var out = [BucketSums](repeating: BucketSums(), count: families.count)
-        for (i, h) in hashes.enumerated() { out[i / max(1, plan.buckets.count)].add(h) }
+        var next = 0
+        for (i, f) in families.enumerated() {
+            if f == nil {
+                for m in mainMaps { out[i].add(m) }
+            } else {
+                for h in hashes[next..<next + plan.buckets.count] { out[i].add(h) }
+                next += plan.buckets.count
+            }
+        }
         return (plan, out)
     }
 
@@ -71,6 +83,24 @@ public struct MetricsQuery: Sendable {
                 continue
             }
             out.append(try Self.counters(blob))
+        }
+        return out
+    }
+
+    /// The counters of hash buckets (the families kept as hashes, docs/keys.md): one pipeline of HGETALL.
+    func readHashes(keys names: [String]) async throws -> [[String: Int]] {
+        if names.isEmpty { return [] }
+        let replies = try await client.pipeline(names.map { RedisCommand("HGETALL", key: $0) })
+        var out: [[String: Int]] = []
+        out.reserveCapacity(replies.count)
+        for reply in replies {
+            guard let flat = try reply.get().array, flat.count % 2 == 0 else { throw QueryError.badReply("\(reply)") }
+            var h: [String: Int] = [:]
+            for i in stride(from: 0, to: flat.count, by: 2) {
+                guard let k = flat[i].string, let v = flat[i + 1].int else { throw QueryError.badReply("hash counter is not an integer") }
+                h[k] = v
+            }
+            out.append(h)
         }
         return out
     }

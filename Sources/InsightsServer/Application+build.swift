@@ -1,6 +1,7 @@
 import Hummingbird
 import InsightsAlerts
 import InsightsQuery
+import InsightsScripts
 import InsightsTracker
 import InsightsWorker
 import Logging
@@ -29,7 +30,7 @@ public func buildRouter(
     _ config: ServerConfiguration, client: RedisClient, logger: Logger = Logger(label: "insights.server")
 ) throws -> Router<AppRequestContext> {
     let query = MetricsQuery(client: client, retention: config.retention)
-    let ingestor = try EventIngestor(client: client, luaDirectory: config.luaDirectory ?? ScriptLocator.luaDirectory(), streamCap: config.streamCap,
+    let ingestor = try EventIngestor(client: client, luaDirectory: config.luaDirectory ?? LuaScripts.directory(), streamCap: config.streamCap,
                                      replicaAcks: config.replicaAcks)
 
     let router = Router(context: AppRequestContext.self)

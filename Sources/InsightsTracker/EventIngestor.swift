@@ -1,4 +1,5 @@
 import InsightsModel
+import InsightsScripts
 import RedisClient
 
 /// What one ingest call did.
@@ -62,10 +63,10 @@ public struct EventIngestor: Sendable {
     /// sessions of the batch) that more events share; at 500 it stays a few milliseconds.
     public static let defaultBatchSize = 500
 
-    public init(client: RedisClient, luaDirectory: String = ScriptLocator.luaDirectory(), retention: Retention = .default, batchSize: Int = EventIngestor.defaultBatchSize,
+    public init(client: RedisClient, luaDirectory: String? = LuaScripts.directory(), retention: Retention = .default, batchSize: Int = EventIngestor.defaultBatchSize,
                 streamCap: Int = EventIngestor.defaultStreamCap, replicaAcks: ReplicaAcks? = nil) throws {
         self.client = client
-        self.script = try RedisScript(concatenating: ["common", "ingest"], directory: luaDirectory)
+        self.script = try LuaScripts.script(["common", "ingest"], directory: luaDirectory)
         self.retention = retention
         self.batchSize = max(1, batchSize)
         self.streamCap = max(0, streamCap)
@@ -135,9 +136,9 @@ public struct EventIngestor: Sendable {
         c.append(retention.day)
         c.append(retention.session)
         c.append(events.count)
-        // Sums per minute ("<minute>") and, for events with dimension values, per minute, dimension
-        // and raw value ("<minute>\u{1F}<dim>\u{1F}<value>", slice fields only; the script maps
-        // the value to its capped name).
+        // Sums per minute ("<minute>") and, for events with dimension values, per hour, dimension
+        // and raw value ("<hour>\u{1F}<dim>\u{1F}<value>", slice fields only: slices have no minute
+        // buckets; the script maps the value to its capped name).
         var perMinute: [String: [String: Int]] = [:]
         var contributions: [[UInt8]] = []
         var dims: [String] = []
@@ -154,9 +155,10 @@ public struct EventIngestor: Sendable {
             dims.append(d)
             if !d.isEmpty {
                 let slice = counters.filter { EventCounters.isSliceField($0.field) }
+                let hour = String(EventCounters.hour(e.timestampMs))
                 for dim in Dimension.allCases {
                     guard let v = dim.value(of: e) else { continue }
-                    let key = minute + "\u{1F}" + dim.rawValue + "\u{1F}" + v
+                    let key = hour + "\u{1F}" + dim.rawValue + "\u{1F}" + v
                     var ss = perMinute[key] ?? [:]
                     for (field, delta) in slice { ss[field, default: 0] += delta }
                     perMinute[key] = ss

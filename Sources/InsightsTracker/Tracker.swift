@@ -1,4 +1,5 @@
 import InsightsModel
+import InsightsScripts
 import Logging
 import RedisClient
 
@@ -35,7 +36,7 @@ public actor Tracker {
     ///   - client: the Redis client (share one per process).
     ///   - configuration: batching, buffering and retry settings.
     public init(client: RedisClient, configuration: TrackerConfiguration = .init(), retention: Retention = .default,
-                luaDirectory: String = ScriptLocator.luaDirectory(), logger: Logger = Logger(label: "insights.tracker")) throws {
+                luaDirectory: String? = LuaScripts.directory(), logger: Logger = Logger(label: "insights.tracker")) throws {
         self.configuration = configuration
         self.ingestor = try EventIngestor(client: client, luaDirectory: luaDirectory, retention: retention,
                                           batchSize: configuration.batchSize, streamCap: configuration.streamCap,

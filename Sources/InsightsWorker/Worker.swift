@@ -1,5 +1,6 @@
 import Foundation
 import InsightsModel
+import InsightsScripts
 import Logging
 import RedisClient
 
@@ -58,10 +59,10 @@ public actor Worker {
         self.configuration = configuration
         self.logger = logger
         let dir = configuration.luaDirectory
-        self.applyScript = try RedisScript(concatenating: ["common", "worker_lib", "worker_apply"], directory: dir)
-        self.sweepScript = try RedisScript(concatenating: ["common", "worker_lib", "worker_sweep"], directory: dir)
-        self.compactScript = try RedisScript(concatenating: ["common", "worker_compact"], directory: dir)
-        self.pruneScript = try RedisScript(name: "worker_prune", directory: dir)
+        self.applyScript = try LuaScripts.script(["common", "worker_lib", "worker_apply"], directory: dir)
+        self.sweepScript = try LuaScripts.script(["common", "worker_lib", "worker_sweep"], directory: dir)
+        self.compactScript = try LuaScripts.script(["common", "worker_compact"], directory: dir)
+        self.pruneScript = try LuaScripts.script(["worker_prune"], directory: dir)
     }
 
     // MARK: - Loop

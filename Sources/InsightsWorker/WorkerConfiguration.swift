@@ -1,5 +1,6 @@
 import Foundation
 import InsightsModel
+import InsightsScripts
 
 /// How a ``Worker`` consumes the agent streams (docs/worker.md).
 public struct WorkerConfiguration: Sendable {
@@ -62,8 +63,8 @@ public struct WorkerConfiguration: Sendable {
     /// Bucket TTLs and how long journeys and session state live after a session's last event
     /// (`retention.session`, default 35 days; docs/worker.md).
     public var retention: Retention
-    /// Where the Lua scripts are.
-    public var luaDirectory: String
+    /// A directory of Lua scripts instead of the embedded ones (``LuaScripts``; `INSIGHTS_LUA_DIR`).
+    public var luaDirectory: String?
 
     public init(
         consumerName: String = WorkerConfiguration.defaultConsumerName(),
@@ -79,7 +80,7 @@ public struct WorkerConfiguration: Sendable {
         sweepInterval: Duration = .seconds(1),
         idleDelay: Duration = .milliseconds(100),
         retention: Retention = .default,
-        luaDirectory: String = WorkerConfiguration.defaultLuaDirectory()
+        luaDirectory: String? = LuaScripts.directory()
     ) {
         self.consumerName = consumerName
         self.group = group
@@ -104,17 +105,6 @@ public struct WorkerConfiguration: Sendable {
         return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(random)"
     }
 
-    /// `INSIGHTS_LUA_DIR`, `./lua`, the source tree's `lua/`, then `/usr/share/insights/lua`
-    /// (the first that holds `worker_apply.lua`).
-    public static func defaultLuaDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        var candidates: [String] = []
-        if let dir = environment["INSIGHTS_LUA_DIR"], !dir.isEmpty { candidates.append(dir) }
-        candidates.append(FileManager.default.currentDirectoryPath + "/lua")
-        let source = URL(fileURLWithPath: #filePath)  // <repo>/Sources/InsightsWorker/WorkerConfiguration.swift
-        candidates.append(source.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/lua")
-        candidates.append("/usr/share/insights/lua")
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/worker_apply.lua") } ?? candidates[0]
-    }
 }
 
 /// Entries not yet delivered (`lag`) and delivered but not acknowledged (`pending`).

@@ -42,14 +42,19 @@ public struct RedisScript: Sendable, Equatable {
     /// The last (main) script's shebang line (`#!lua`, which must be a script's first line) is
     /// moved to the front.
     public init(concatenating names: [String], directory: String) throws {
-        var sources = try names.map { try RedisScript(name: $0, directory: directory).source }
+        self.init(name: names.last ?? "", concatenating: try names.map { try RedisScript(name: $0, directory: directory).source })
+    }
+
+    /// Sources concatenated in order into one script, the last one's shebang line moved to the front.
+    public init(name: String, concatenating sources: [String]) {
+        var sources = sources
         var shebang = ""
         if let main = sources.last, main.hasPrefix("#!") {
             let end = main.firstIndex(of: "\n").map { main.index(after: $0) } ?? main.endIndex
             shebang = String(main[..<end])
             sources[sources.count - 1] = String(main[end...])
         }
-        self.init(name: names.last ?? "", source: shebang + sources.joined())
+        self.init(name: name, source: shebang + sources.joined())
     }
 
     /// `EVALSHA <sha> numkeys …` rewritten as `EVAL <source> numkeys …` (same keys and arguments).

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Finds the project's data directories (`lua/`, `web/`) at run time.
+/// Finds the project's data directories (`web/`) at run time. (The Lua scripts are compiled in:
+/// `LuaScripts` in lua/LuaScripts.swift.)
 ///
 /// Order: the environment variable when set (and then only it: a wrong explicit path is not
 /// silently replaced by another), else `./<name>`, then the `<name>/` of the source tree this
@@ -19,13 +20,5 @@ public enum ResourceLocator {
                                  environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         candidates(name, environmentVariable: environmentVariable, environment: environment)
             .first { FileManager.default.fileExists(atPath: $0 + "/" + marker) }
-    }
-}
-
-/// Finds the project's `lua/` directory (``ResourceLocator``, `INSIGHTS_LUA_DIR`).
-public enum ScriptLocator {
-    public static func luaDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        ResourceLocator.directory("lua", environmentVariable: "INSIGHTS_LUA_DIR", marker: "ingest.lua", environment: environment)
-            ?? ResourceLocator.candidates("lua", environmentVariable: "INSIGHTS_LUA_DIR", environment: environment)[0]
     }
 }
