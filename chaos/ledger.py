@@ -314,9 +314,8 @@ def verify(r, workload: Workload, ledger_ids: set[str], poison_ids: dict[str, li
     raw = binary(r)
     pipe = raw.pipeline(transaction=False)
     for k in keys:
-        # A bucket's own counters are a MessagePack map; its families and slices (a suffix after the
-        # start) hashes (HINCRBY, lua/common.lua).
-        pipe.hgetall(k) if len(k.split("}:", 1)[1].split(":")) > 3 else pipe.get(k)
+        # Path buckets are hashes (HINCRBY, lua/common.lua HASH_FAMILIES), the others MessagePack maps.
+        pipe.hgetall(k) if k.endswith(":p") else pipe.get(k)
     field_diffs = 0
     for k, blob in zip(keys, pipe.execute()):
         parsed = {f.decode(): int(v) for f, v in blob.items()} if isinstance(blob, dict) else storage.counters(blob)

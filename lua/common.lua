@@ -122,15 +122,18 @@ end
 ---------------------------------------------------------------------------
 -- Counter buckets: `P c:<m|h|d>:<start>` = cmsgpack map field -> integer, EXAT start + len + ttl.
 -- Deltas are summed per key and field in Lua; each key is read (GET, decoded) before any write
--- and written once (SET ... EXAT): one read and one write per key per call. Counter families and
--- breakdown slices (`P c:<res>:<start>:<suffix>`) are hashes instead, added to with HINCRBY: a
--- call touches a few of their fields, and decoding them whole per call (a day's paths are
--- thousands of fields, a batch touches some forty slice maps) made them the costliest part of
--- ingest and apply (docs/keys.md, *Counter families*).
+-- and written once (SET ... EXAT): one read and one write per key per call. The families of
+-- HASH_FAMILIES are hashes instead, added to with HINCRBY (docs/keys.md, *Counter families*).
 ---------------------------------------------------------------------------
 local GRANULARITIES = { { 'c:m:', MINUTE, 1 }, { 'c:h:', HOUR, 2 }, { 'c:d:', DAY, 3 } }
 
 local counters = { order = {}, by_key = {} }
+
+-- Counter families kept as hashes, added to with HINCRBY: the intent paths, whose maps hold a field
+-- per distinct path of the bucket (a day's thousands), which decoding whole for every call made
+-- the costliest part of applying. The other families and the slices are small maps: read whole,
+-- they cost less per call than a HINCRBY per field, and far less to query (one MGET).
+local HASH_FAMILIES = { p = true }
 
 -- The accumulator of a bucket key (created on first use); `as_hash`: a hash bucket (HINCRBY).
 local function counter_bucket(key, expire_at, as_hash)
@@ -167,7 +170,7 @@ local function buckets_at(prefix, now, ttls, sec, family, coarse)
       local start = math.floor(sec / g[2]) * g[2]
       local expire_at = start + g[2] + ttls[g[3]]
       if expire_at > now then
-        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start) .. suffix, expire_at, family ~= nil)
+        list[#list + 1] = counter_bucket(prefix .. g[1] .. int_str(start) .. suffix, expire_at, family ~= nil and HASH_FAMILIES[family] == true)
       end
     end
     buckets_of_second[memo] = list

@@ -448,7 +448,7 @@ for _, minute_start in ipairs(minute_order) do
       for _, field in ipairs(src.fields) do
         local fam = family_of[field]
         if fam then
-          counter_add(counter_bucket(base .. fam[1], expire_at, true), fam[2], src.delta[field])
+          counter_add(counter_bucket(base .. fam[1], expire_at), fam[2], src.delta[field])
         else
           counter_add(dst, field, src.delta[field])
         end
@@ -468,8 +468,8 @@ for _, key in ipairs(slice_order) do
     local expire_at = start + g[2] + ttl[g[3]]
     if expire_at > now then
       local base = prefix .. g[1] .. int_str(start)
-      local dst = counter_bucket(base .. ':' .. sl.dim .. '=' .. sl.value, expire_at, true)
-      local sum = counter_bucket(base .. ':b', expire_at, true)
+      local dst = counter_bucket(base .. ':' .. sl.dim .. '=' .. sl.value, expire_at)
+      local sum = counter_bucket(base .. ':b', expire_at)
       for _, f in ipairs(sl.fields) do
         local d = sl.delta[f]
         counter_add(dst, f, d)

@@ -55,18 +55,17 @@ extension MetricsQuery {
     func read(agent: String, buckets: [Bucket], filter: BreakdownFilter?) async throws -> [[String: Int]] {
         guard let filter else { return try await read(agent: agent, buckets: buckets) }
         let keys = AgentKeys(agent)
-        // Slices are hashes (lua/common.lua): one pipeline of HGETALL.
         guard filter.value == BreakdownFilter.unknown else {
-            return try await readHashes(keys: buckets.map { $0.key(keys, .slice(filter.dimension, filter.value)) })
+            return try await read(keys: buckets.map { $0.key(keys, .slice(filter.dimension, filter.value)) })
         }
         let members = try await client.send(RedisCommand("SMEMBERS", key: keys.names(filter.dimension.kind))).get()
         // A value literally named `unknown` counts as unknown: it is not taken off.
         let values = Set((members.array ?? []).compactMap(\.string)).union(["other"]).subtracting([BreakdownFilter.unknown]).sorted()
-        var names: [String] = []
+        var names = buckets.map { $0.key(keys) }
         for v in values { names += buckets.map { $0.key(keys, .slice(filter.dimension, v)) } }
-        async let slices = readHashes(keys: names)
-        var out = try await read(agent: agent, buckets: buckets)
-        for (i, m) in try await slices.enumerated() {
+        let maps = try await read(keys: names)
+        var out = Array(maps.prefix(buckets.count))
+        for (i, m) in maps.enumerated().dropFirst(buckets.count) {
             for (k, v) in m { out[i % buckets.count][k, default: 0] -= v }
         }
         return out

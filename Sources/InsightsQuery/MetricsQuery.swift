@@ -41,21 +41,9 @@ public struct MetricsQuery: Sendable {
         guard endMs >= startMs else { throw QueryError.invalidWindow("end before start") }
         let plan = BucketPlan.plan(startMs: startMs, endMs: endMs, nowMs: nowMs, retention: retention, finest: finest)
         let keys = AgentKeys(agent)
-        // The bucket's own counters are MessagePack maps (one MGET), the families hashes (one pipeline).
-        async let main = families.contains(where: { $0 == nil }) ? read(keys: plan.buckets.map { $0.key(keys) }) : []
-        let others = families.compactMap { $0 }
-        let hashes = try await readHashes(keys: others.flatMap { f in plan.buckets.map { $0.key(keys, family: f) } })
-        let mainMaps = try await main
+        let hashes = try await read(keys: families.flatMap { f in plan.buckets.map { $0.key(keys, family: f) } })
         var out = [BucketSums](repeating: BucketSums(), count: families.count)
-        var next = 0
-        for (i, f) in families.enumerated() {
-            if f == nil {
-                for m in mainMaps { out[i].add(m) }
-            } else {
-                for h in hashes[next..<next + plan.buckets.count] { out[i].add(h) }
-                next += plan.buckets.count
-            }
-        }
+        for (i, h) in hashes.enumerated() { out[i / max(1, plan.buckets.count)].add(h) }
         return (plan, out)
     }
 
