@@ -175,14 +175,17 @@ def expected_buckets(events: list[dict]) -> dict[str, Counter]:
         # Outcome (workers): every session is finalized at the end of a run.
         ended = any(e["event_type"] == "conversation_end" for e in evs)
         add_sliced(a, first, values, "out:sessions", 1)
-        add_sliced(a, first, values, "out:ended" if ended else "out:dropped", 1)
+        add(a, first, "out:ended" if ended else "out:dropped", 1)
         if not ended:
             intents = [(e["_ts"], e["data"]["intent"]) for e in evs
                        if e["event_type"] == "intent_classified" and e["data"].get("intent")]
             add(a, first, "drop:" + (max(intents)[1] if intents else "unknown"), 1)
         esc = any(e["data"].get("escalated_to_human") is True for e in evs)
-        add_sliced(a, first, values, "out:escalated" if esc else "out:automated", 1)
-        add_sliced(a, first, values, "out:turns", sum(1 for e in evs if e["event_type"] == "user_message"))
+        if esc:
+            add(a, first, "out:escalated", 1)
+        else:
+            add_sliced(a, first, values, "out:automated", 1)
+        add(a, first, "out:turns", sum(1 for e in evs if e["event_type"] == "user_message"))
         # Family counters of the outcome: conversations with an error, intent paths.
         if any(e["event_type"] == "error" for e in evs):
             add(a, first, "conv_err", 1, ":x")

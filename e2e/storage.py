@@ -211,10 +211,13 @@ def dims(e: dict) -> str:
     return "" if not any(values) else "\x1f".join(v or "" for v in values)
 
 
+SLICED = {"events", "messages", "rt_sum", "rt_count", "intents", "conf_sum_u", "conf_count", "low_conf",
+          "ev:workflow_started", "ev:workflow_completed", "ev:intent_classified"}
+
+
 def slice_fields(counters: dict[str, int]) -> dict[str, int]:
-    """EventCounters.isSliceField: the bucket's own fields also counted in the event's slices."""
-    return {k: v for k, v in counters.items()
-            if "/" not in k and not k.startswith(("ch:", "fb:", "sent:", "wf:", "wfd:"))}
+    """EventCounters.isSliceField: the bucket's own fields also counted in the event's slices (those the filters read)."""
+    return {k: v for k, v in counters.items() if k in SLICED or k.startswith(("rt:", "intent:"))}
 
 
 def family_field(field: str, admitted=None) -> tuple[str, str]:

@@ -124,10 +124,8 @@ local function contribute(prefix, now, ttls, o, sign)
       if v then
         local d = DIMS[k]
         for _, b in ipairs(buckets_at(prefix, now, ttls, sec, d .. '=' .. v, true)) do
-          counter_add(b, 'out:sessions', sign)
-          counter_add(b, o.out == 'ended' and 'out:ended' or 'out:dropped', sign)
-          counter_add(b, o.esc == 1 and 'out:escalated' or 'out:automated', sign)
-          if o.turns ~= 0 then counter_add(b, 'out:turns', sign * o.turns) end
+          counter_add(b, 'out:sessions', sign)  -- the outcome fields the filters read (automation, savings)
+          if o.esc ~= 1 then counter_add(b, 'out:automated', sign) end
         end
         for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'b', true)) do
           counter_add(b, d .. '\31out:sessions\31' .. v, sign)

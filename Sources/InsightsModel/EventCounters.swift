@@ -86,12 +86,18 @@ public enum EventCounters {
     // MARK: Breakdowns (docs/keys.md, *Breakdown slices*)
 
     /// Whether a field of the bucket's own map is also counted in the slices of the event's
-    /// dimension values: every field but the names counted elsewhere (`ch:`, quality, workflows)
-    /// and the families.
+    /// dimension values: the fields the filtered endpoints read (conversations/metrics,
+    /// nlu/metrics, dashboard/overview; docs/keys.md, *Breakdown slices*) and no other, as every
+    /// field of a slice costs every batch that touches it.
     public static func isSliceField(_ field: String) -> Bool {
-        !(field.contains("/") || field.hasPrefix("ch:") || field.hasPrefix("fb:") || field.hasPrefix("sent:")
-            || field.hasPrefix("wf:") || field.hasPrefix("wfd:"))
+        if field.hasPrefix("ev:") { return slicedEventTypes.contains(field) }
+        return slicedFields.contains(field) || field.hasPrefix("rt:") || field.hasPrefix("intent:")
     }
+
+    static let slicedEventTypes: Set<String> = ["ev:workflow_started", "ev:workflow_completed", "ev:intent_classified"]
+    static let slicedFields: Set<String> = [
+        "events", "messages", "rt_sum", "rt_count", "intents", "conf_sum_u", "conf_count", "low_conf",
+    ]
 
     /// The ingest script's `dims` argument: "" if the event has none of the dimensions, else their
     /// values joined by U+001F (an absent one empty), in ``Dimension`` order.
