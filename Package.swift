@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         // SHA-256 of API keys, HMAC-SHA256 of webhook bodies, constant-time comparison.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"4.0.0"),
+        // OTLP/HTTP trace ingest: the runtime of the code generated from Sources/OTLPProto/otlp_traces.proto.
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev; only RedisClient imports it.
@@ -73,6 +75,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The OTLP trace messages, generated once from otlp_traces.proto (generate.sh) and committed.
+        .target(
+            name: "OTLPProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["otlp_traces.proto", "generate.sh"]
+        ),
         // The query layer: metrics from bucket hashes and outcome counters (docs/metrics.md).
         .target(name: "InsightsQuery", dependencies: ["RedisClient", "InsightsModel"], swiftSettings: swiftSettings),
         // Alert rules, their evaluation once a minute and webhook delivery (docs/alerts.md).
@@ -90,6 +98,8 @@ let package = Package(
             name: "InsightsServer",
             dependencies: [
                 "InsightsQuery", "InsightsTracker", "InsightsWorker", "InsightsAlerts", "InsightsScripts", "RedisClient", "InsightsModel",
+                "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -134,7 +144,8 @@ let package = Package(
         .testTarget(
             name: "InsightsServerTests",
             dependencies: [
-                "InsightsServer", "InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsAlerts", "InsightsTestSupport",
+                "InsightsServer", "InsightsQuery", "InsightsWorker", "InsightsTracker", "InsightsAlerts", "InsightsTestSupport", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -162,6 +162,11 @@ def event_counters(e: dict) -> dict[str, int]:
         out[f"wf:{stage}:{name}"] = 1
         if t == "workflow_completed" and e.get("duration_ms") is not None:
             out["wfd:sum:" + name], out["wfd:n:" + name] = e["duration_ms"], 1
+    # LLM token usage (EventCounters.tokenCount): integers in 1..100 000 000 only.
+    for key, field in (("input_tokens", "tok_in"), ("output_tokens", "tok_out")):
+        n = data.get(key)
+        if isinstance(n, (int, float)) and not isinstance(n, bool) and n == int(n) and 1 <= n <= 100_000_000:
+            out[field] = int(n)
     # Counter families (docs/keys.md, *Counter families*): system events, intents in depth.
     if t == "api_call":
         ep = counter_name(data.get("endpoint")) or "unknown"
@@ -211,7 +216,7 @@ def dims(e: dict) -> str:
     return "" if not any(values) else "\x1f".join(v or "" for v in values)
 
 
-SLICED = {"events", "messages", "rt_sum", "rt_count", "intents", "conf_sum_u", "conf_count", "low_conf",
+SLICED = {"events", "messages", "rt_sum", "rt_count", "intents", "conf_sum_u", "conf_count", "low_conf", "tok_in", "tok_out",
           "ev:workflow_started", "ev:workflow_completed", "ev:intent_classified"}
 
 

@@ -30,7 +30,7 @@ ROUTES = {
         "conversations/metrics", "conversations/timeseries", "nlu/metrics", "users/journey/{session_id}",
         "users/drop-off", "business/automation-rate", "business/cost-savings", "dashboard/overview", "anomalies", "live", "quality/metrics", "workflows/metrics",
         "system/metrics", "nlu/intents", "users/paths", "users/funnel", "breakdown")),
-    *(("post", "/v1/" + t) for t in ("batch", "track", "identify", "page", "screen", "group", "alias")),
+    *(("post", "/v1/" + t) for t in ("batch", "track", "identify", "page", "screen", "group", "alias", "traces")),
     ("post", "/api/v1/alerts/rules"), ("get", "/api/v1/alerts/rules"), ("get", "/api/v1/alerts/rules/{id}"),
     ("delete", "/api/v1/alerts/rules/{id}"), ("get", "/api/v1/alerts"), ("get", "/api/v1/alerts/deliveries"),
 }

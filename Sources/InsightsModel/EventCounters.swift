@@ -64,6 +64,9 @@ public enum EventCounters {
                 out.append(("wfd:n:" + name, 1))
             }
         }
+        // LLM token usage (docs/metrics.md, *Token usage*): any event's `data.input_tokens` / `data.output_tokens`.
+        if let n = tokenCount(e.data[inputTokensKey]) { out.append(("tok_in", n)) }
+        if let n = tokenCount(e.data[outputTokensKey]) { out.append(("tok_out", n)) }
         if e.eventType == .apiCall { systemAPICall(e, &out) }
         if e.eventType == .error {
             out.append(("x/errors", 1))
@@ -83,6 +86,19 @@ public enum EventCounters {
         return out
     }
 
+    /// The `data` keys of an event's LLM token usage (the OTLP mapping writes them from
+    /// `gen_ai.usage.input_tokens` / `gen_ai.usage.output_tokens`).
+    public static let inputTokensKey = "input_tokens"
+    public static let outputTokensKey = "output_tokens"
+    /// The most tokens one event may count; a value that is not an integer in 1...this is not counted
+    /// (the event is kept with its `data` as sent).
+    public static let maxTokensPerEvent = 100_000_000
+
+    public static func tokenCount(_ v: JSONValue?) -> Int? {
+        guard let n = v?.intValue, n > 0, n <= maxTokensPerEvent else { return nil }
+        return n
+    }
+
     // MARK: Breakdowns (docs/keys.md, *Breakdown slices*)
 
     /// Whether a field of the bucket's own map is also counted in the slices of the event's
@@ -96,7 +112,7 @@ public enum EventCounters {
 
     static let slicedEventTypes: Set<String> = ["ev:workflow_started", "ev:workflow_completed", "ev:intent_classified"]
     static let slicedFields: Set<String> = [
-        "events", "messages", "rt_sum", "rt_count", "intents", "conf_sum_u", "conf_count", "low_conf",
+        "events", "messages", "rt_sum", "rt_count", "intents", "conf_sum_u", "conf_count", "low_conf", "tok_in", "tok_out",
     ]
 
     /// The ingest script's `dims` argument: "" if the event has none of the dimensions, else their

@@ -43,6 +43,8 @@ public struct BucketSums: Sendable, Equatable {
     public var sessMsgs: Int { self["sess_msgs"] }
     public var rtSum: Int { self["rt_sum"] }
     public var rtCount: Int { self["rt_count"] }
+    public var inputTokens: Int { self["tok_in"] }
+    public var outputTokens: Int { self["tok_out"] }
     public var intents: Int { self["intents"] }
     public var confSumU: Int { self["conf_sum_u"] }
     public var confCount: Int { self["conf_count"] }

@@ -123,6 +123,8 @@ public struct MetricsQuery: Sendable {
             p50ResponseTimeMs: s.responseTimePercentile(50),
             p95ResponseTimeMs: s.responseTimePercentile(95),
             p99ResponseTimeMs: s.responseTimePercentile(99),
+            totalInputTokens: s.inputTokens,
+            totalOutputTokens: s.outputTokens,
             resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
             effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
     }

@@ -19,6 +19,9 @@ public struct ConversationMetrics: Sendable, Codable, Equatable, WindowedResult 
     public var p50ResponseTimeMs: Double
     public var p95ResponseTimeMs: Double
     public var p99ResponseTimeMs: Double
+    /// LLM token usage: the sums of the events' `data.input_tokens` / `data.output_tokens`.
+    public var totalInputTokens: Int
+    public var totalOutputTokens: Int
     public var resolution: Resolution
     public var effectiveStart: String
     public var effectiveEnd: String
@@ -33,6 +36,8 @@ public struct ConversationMetrics: Sendable, Codable, Equatable, WindowedResult 
         case p50ResponseTimeMs = "p50_response_time_ms"
         case p95ResponseTimeMs = "p95_response_time_ms"
         case p99ResponseTimeMs = "p99_response_time_ms"
+        case totalInputTokens = "total_input_tokens"
+        case totalOutputTokens = "total_output_tokens"
         case resolution
         case effectiveStart = "effective_start"
         case effectiveEnd = "effective_end"

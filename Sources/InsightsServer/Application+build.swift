@@ -41,6 +41,7 @@ public func buildRouter(
     let events = EventsController<AppRequestContext>(ingestor: ingestor, maxBodyBytes: config.maxBodyBytes, maxBatchEvents: config.maxBatchEvents)
     events.addRoutes(to: router.group("api/v1"))
     SegmentController(events: events, defaultAgent: config.defaultAgent).addRoutes(to: router.group("v1"))  // docs/ingest.md
+    OTLPController(events: events, defaultAgent: config.defaultAgent).addRoutes(to: router.group("v1"))  // docs/ingest.md, OpenTelemetry
     AnalyticsController(query: query, defaultWindowMs: config.defaultWindowMs)
         .addRoutes(to: router.group("api/v1/analytics"))
     AlertsController(store: AlertStore(client: client), targets: config.webhookTargets).addRoutes(to: router.group("api/v1"))

@@ -162,7 +162,7 @@ public struct APIKeyStore: Sendable {
             guard let first = tokens.first else { continue }
             let digest: [UInt8]
             if first.hasPrefix("sha256:") {
-                guard let d = hexBytes(String(first.dropFirst(7))), d.count == 32 else {
+                guard let d = Hex.decode(String(first.dropFirst(7))), d.count == 32 else {
                     throw fail("sha256: must be followed by 64 hex digits (the SHA-256 of the key; `insights keys new` prints it)")
                 }
                 digest = d
@@ -241,26 +241,4 @@ public struct APIKeyStore: Sendable {
 
     /// The event model's id rule (``IdentifierRule``).
     static func isValidAgentID(_ s: some StringProtocol) -> Bool { IdentifierRule.isValid(s) }
-
-    static func hexBytes(_ s: String) -> [UInt8]? {
-        let chars = Array(s.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < chars.count {
-            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }

@@ -10,12 +10,7 @@ public enum KeyDigest {
     /// The digest of the UTF-8 bytes of `text`, as 64 lowercase hex digits.
     public static func hex(_ text: String) -> String { hex(digest(Array(text.utf8))) }
 
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }
 }
 
 /// Comparison whose time does not depend on where the inputs differ.
