@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"4.0.0"),
         // OTLP/HTTP trace ingest: the runtime of the code generated from Sources/OTLPProto/otlp_traces.proto.
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        // The service's own metrics (GET /metrics): swift-metrics' API everywhere, Prometheus' registry in the front.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev; only RedisClient imports it.
@@ -34,7 +37,7 @@ let package = Package(
         // The thin Swift layer over hiredis: connections, pool, pipelining, scripts.
         .target(
             name: "RedisClient",
-            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         // zlib from Debian's zlib1g-dev (compacted journeys, gzip request bodies); only InsightsModel imports it.
@@ -53,13 +56,13 @@ let package = Package(
         // The tracker a chat platform links: buffered, batched, atomic ingest.
         .target(
             name: "InsightsTracker",
-            dependencies: ["RedisClient", "InsightsModel", "InsightsScripts", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RedisClient", "InsightsModel", "InsightsScripts", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         // The worker group: journeys, session outcomes, recovery, trimming (docs/worker.md).
         .target(
             name: "InsightsWorker",
-            dependencies: ["RedisClient", "InsightsModel", "InsightsScripts", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RedisClient", "InsightsModel", "InsightsScripts", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -90,6 +93,7 @@ let package = Package(
                 "InsightsQuery", "InsightsTracker", "InsightsScripts", "RedisClient", "InsightsModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -101,6 +105,8 @@ let package = Package(
                 "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -264,6 +264,7 @@ public actor AlertEngine {
         let outcome = reply.first?.string ?? "gone"
         if reply.count == 3, let next = reply[2].int, next >= 0 { schedule(rule.agentID, inMs: Int64(next)) }
         if outcome == "fired" || outcome == "resolved" {
+            AlertMetrics.recordTransition(fired: outcome == "fired")
             logger.info("alert \(outcome)", metadata: ["rule": "\(rule.id)", "agent": "\(rule.agentID)", "metric": "\(rule.metric)", "value": "\(value)"])
         }
         return outcome
@@ -350,6 +351,7 @@ public actor AlertEngine {
                 retryIn = max(0, min(backoff, configuration.retryMaxMs, first + configuration.giveUpMs - now))
             }
         }
+        AlertMetrics.recordAttempt(outcome)
         let attempt = DeliveryAttempt(
             deliveryID: d.id, ruleID: ruleID, url: url, attempt: attempts + 1, at: ISO8601.format(ms: EventClock.nowMs()),
             statusCode: status, error: error, durationMs: duration, outcome: outcome,

@@ -50,6 +50,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        InsightsMetrics.bootstrap()  // swift-metrics onto the registry GET /metrics exports (docs/operations.md)
         let logger = Logger(label: "insights.run")
         let env = ProcessInfo.processInfo.environment
         let apiKeys = try auth.keys(host: host, logger: logger)  // before anything starts: exits non-zero on bad keys or an open non-loopback bind

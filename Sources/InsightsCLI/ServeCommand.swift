@@ -36,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        InsightsMetrics.bootstrap()  // swift-metrics onto the registry GET /metrics exports (docs/operations.md)
         let logger = Logger(label: "insights.server")
         let apiKeys = try auth.keys(host: host, logger: logger)  // exits non-zero on bad keys or an open non-loopback bind
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 8)

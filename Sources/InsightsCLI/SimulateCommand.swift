@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import InsightsModel
+import InsightsServer
 import InsightsTracker
 import Logging
 import RedisClient
@@ -46,6 +47,7 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        InsightsMetrics.bootstrap()  // swift-metrics onto the registry GET /metrics exports (docs/operations.md)
         let logger = Logger(label: "insights.simulate")
         let given = redisURL ?? ProcessInfo.processInfo.environment["INSIGHTS_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let managed = given == nil ? try ManagedRedis() : nil

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import InsightsAlerts
 import InsightsModel
+import InsightsServer
 import InsightsWorker
 import Logging
 import RedisClient
@@ -76,6 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        InsightsMetrics.bootstrap()  // swift-metrics onto the registry GET /metrics exports (docs/operations.md)
         let logger = Logger(label: "insights.worker")
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2)
         var config = WorkerConfiguration(

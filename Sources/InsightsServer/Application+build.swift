@@ -34,6 +34,7 @@ public func buildRouter(
                                      replicaAcks: config.replicaAcks)
 
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: MetricsMiddleware())  // requests by route and status, latency histogram (GET /metrics)
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: AuthMiddleware(store: config.apiKeys, limiter: config.rateLimiter))  // every route but the open ones needs a key (docs/security.md)
     router.add(middleware: OverviewCacheMiddleware())  // pollers of one overview URL share an answer ≤ 1 s old (OverviewCache.swift)
@@ -46,6 +47,7 @@ public func buildRouter(
         .addRoutes(to: router.group("api/v1/analytics"))
     AlertsController(store: AlertStore(client: client), targets: config.webhookTargets).addRoutes(to: router.group("api/v1"))
     DashboardController(files: DashboardFiles.locate()).addRoutes(to: router)
+    MetricsController(client: client, workerGroup: config.workerGroup).addRoutes(to: router)  // docs/operations.md
     OpenAPIController().addRoutes(to: router)  // GET /openapi.json (OpenAPIDocument.swift, docs/api.md)
     return router
 }

@@ -94,9 +94,11 @@ struct EventsController<Context: RequestContext>: Sendable {
         try Principal.authorizeIngest(agents: agents, events: valid.count)
         if valid.isEmpty && !rejected.isEmpty {
             // Nothing to write: the whole request is the caller's error (a mixed batch is a 200 with `rejected`).
+            IngestMetrics.record(.http, rejected: rejected.count)
             throw Self.nothingValid(rejected, noun: "event")
         }
         let result = try await store(valid)
+        IngestMetrics.record(.http, accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.count)
         return JSON.response(IngestResponse(accepted: result.accepted, duplicates: result.duplicates, rejected: rejected))
     }
 

@@ -188,6 +188,7 @@ public actor Tracker {
                 let result = try await ingestor.ingest(batch)
                 stats.accepted += result.accepted
                 stats.duplicates += result.duplicates
+                IngestMetrics.record(.tracker, accepted: result.accepted, duplicates: result.duplicates)
                 break
             } catch let error as StreamFullError {
                 // The stream is at its cap (workers behind or down): keep the events, retry later.

@@ -31,6 +31,7 @@ extension Worker {
                 throw RedisCommandError(message: "ERR unexpected reply from worker_sweep.lua: \(reply)")
             }
             total += r[0]
+            WorkerMetrics.recordSweep(finalized: r[0])
             if r[1] < 100 { return (total, r[2] >= 0 ? r[2] : nil) }
         }
     }

@@ -346,6 +346,7 @@ public actor Worker {
             throw RedisCommandError(message: "ERR unexpected reply from worker_apply.lua: \(reply)")
         }
         if r[1] > 0 { logger.warning("entries dead-lettered", metadata: ["stream": "\(keys.stream)", "entries": "\(r[1])"]) }
+        WorkerMetrics.recordApply(finalized: r[0], deadLettered: r[1], acknowledged: r[2])
         return r[2]
     }
 }

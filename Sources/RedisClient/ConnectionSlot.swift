@@ -23,10 +23,17 @@ actor ConnectionSlot {
     /// Runs `body` with a live connection on this slot's thread, connecting first if needed.
     /// A connection that breaks is dropped, so the next call reconnects (after a server restart).
     func run<T: Sendable>(_ body: @Sendable (RedisConnection) throws -> T) throws -> T {
-        let conn = try liveConnection()
+        let conn: RedisConnection
+        do {
+            conn = try liveConnection()
+        } catch {
+            RedisMetrics.recordError(.connection)
+            throw error
+        }
         do {
             return try body(conn)
         } catch {
+            RedisMetrics.recordError(conn.isBroken ? .connection : .command)
             if conn.isBroken {
                 connection = nil
                 logger.warning("redis connection lost", metadata: ["error": "\(error)"])
@@ -39,6 +46,7 @@ actor ConnectionSlot {
         if let connection, !connection.isBroken { return connection }
         let fresh = try RedisConnection(configuration: configuration)
         if hadConnection {
+            RedisMetrics.recordReconnect()
             logger.info("redis reconnected", metadata: ["redis": "\(configuration.redactedDescription)"])
         }
         hadConnection = true

@@ -198,7 +198,7 @@ struct RateLimiterTests {
 struct RouteAccessTests {
     @Test func everyOperationDeclaresAKnownAccess() {
         let known: Set<String> = ["open", "any-key", "read", "ingest", "admin"]
-        #expect(OpenAPIDocument.routes.routes.count == 38)
+        #expect(OpenAPIDocument.routes.routes.count == 39)
         for route in OpenAPIDocument.routes.routes {
             #expect(Set(route.access.keys) == Set(route.methods), "\(route.segments)")
             #expect(route.access.values.allSatisfy(known.contains), "\(route.segments)")

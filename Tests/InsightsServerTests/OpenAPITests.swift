@@ -22,7 +22,7 @@ struct OpenAPITests {
                 let o = try object(r)
                 #expect(o["openapi"] as? String == "3.1.0")
                 let paths = try #require(o["paths"] as? [String: Any])
-                #expect(paths.count == 38)
+                #expect(paths.count == 39)
                 let events = try #require(paths["/api/v1/events"] as? [String: Any])
                 #expect(Array(events.keys) == ["post"])
             }

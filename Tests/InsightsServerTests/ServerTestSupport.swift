@@ -19,6 +19,7 @@ struct ServerFixture {
     let P: Int64
 
     init() throws {
+        InsightsMetrics.bootstrap()
         server = try TestRedisServer()
         client = RedisClient(configuration: server.configuration(commandTimeout: 2), poolSize: 4)
         nowMs = EventClock.nowMs()

@@ -65,7 +65,8 @@ struct OTLPController<Context: RequestContext>: Sendable {
             }
         }
         try Principal.authorizeIngest(agents: agents, events: valid.count)
-        if !valid.isEmpty { _ = try await events.store(valid) }
+        let result = valid.isEmpty ? IngestResult() : try await events.store(valid)
+        IngestMetrics.record(.otlp, accepted: result.accepted, duplicates: result.duplicates, rejected: rejectedSpans)
         var answer = Insights_Otlp_ExportTraceServiceResponse()
         if rejectedSpans > 0 {
             answer.partialSuccess.rejectedSpans = Int64(rejectedSpans)

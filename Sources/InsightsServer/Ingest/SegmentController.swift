@@ -68,8 +68,12 @@ struct SegmentController<Context: RequestContext>: Sendable {
             }
         }
         try Principal.authorizeIngest(agents: agents, events: valid.count)
-        if valid.isEmpty && !rejected.isEmpty && ignored == 0 { throw EventsController<Context>.nothingValid(rejected, noun: "message") }
+        if valid.isEmpty && !rejected.isEmpty && ignored == 0 {
+            IngestMetrics.record(.segment, rejected: rejected.count)
+            throw EventsController<Context>.nothingValid(rejected, noun: "message")
+        }
         let result = valid.isEmpty ? IngestResult(accepted: 0, duplicates: 0) : try await events.store(valid)
+        IngestMetrics.record(.segment, accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.count)
         return JSON.response(SegmentResponse(success: true, accepted: result.accepted, duplicates: result.duplicates, ignored: ignored,
                                              rejected: rejected))
     }
