@@ -89,22 +89,8 @@ enum OTLPWire {
 
     /// The request's bytes, gunzipped when `Content-Encoding: gzip`.
     static func decoded(_ raw: ByteBuffer, encoding: String?) throws -> [UInt8] {
-        let bytes = Array(raw.readableBytesView)
-        switch encoding?.lowercased().trimmingCharacters(in: .whitespaces) {
-        case nil, "", "identity": return bytes
-        case "gzip", "x-gzip":
-            do throws(Deflate.Failure) {
-                return try Deflate.gunzip(bytes, limit: maxDecodedBytes)
-            } catch {
-                if error.message.hasPrefix("output over") {
-                    throw APIError(.contentTooLarge, "request body too large", detail: "at most \(maxDecodedBytes) bytes once gunzipped")
-                }
-                throw APIError.badRequest("malformed gzip body", detail: error.message)
-            }
-        case let other?:
-            throw APIError(.unsupportedMediaType, "unsupported content encoding",
-                           detail: "Content-Encoding must be gzip or absent (got \"\(other.prefix(40))\")")
-        }
+        try ContentEncoding.decode(raw, encoding: encoding, limit: maxDecodedBytes, tooLarge: APIError(
+            .contentTooLarge, "request body too large", detail: "at most \(maxDecodedBytes) bytes once gunzipped"))
     }
 
     static func decode(_ bytes: [UInt8], _ encoding: Encoding) throws -> Insights_Otlp_ExportTraceServiceRequest {

@@ -48,10 +48,11 @@ public enum OTLPMapping {
         // Conversation and agent of each trace: a span without its own takes the first one of
         // another span of the same trace in this request (SDKs often set them on the root span only).
         var traceSession: [Data: String] = [:], traceAgent: [Data: String] = [:]
-        for rs in request.resourceSpans {
-            for ss in rs.scopeSpans {
-                for span in ss.spans {
-                    let a = Attributes(span.attributes)
+        let attributes = request.resourceSpans.map { rs in rs.scopeSpans.map { ss in ss.spans.map { Attributes($0.attributes) } } }
+        for (r, rs) in request.resourceSpans.enumerated() {
+            for (s, ss) in rs.scopeSpans.enumerated() {
+                for (i, span) in ss.spans.enumerated() {
+                    let a = attributes[r][s][i]
                     if traceSession[span.traceID] == nil, let s = a.session { traceSession[span.traceID] = s }
                     if traceAgent[span.traceID] == nil, let g = a.agent { traceAgent[span.traceID] = g }
                 }
@@ -65,7 +66,7 @@ public enum OTLPMapping {
             }
             for (s, ss) in rs.scopeSpans.enumerated() {
                 for (i, span) in ss.spans.enumerated() {
-                    let a = Attributes(span.attributes)
+                    let a = attributes[r][s][i]
                     let session = a.session ?? traceSession[span.traceID]
                     let agent = a.agent ?? traceAgent[span.traceID] ?? service ?? context.keyAgent ?? context.defaultAgent
                     out.append(Mapped(position: "resource_spans[\(r)].scope_spans[\(s)].spans[\(i)]",

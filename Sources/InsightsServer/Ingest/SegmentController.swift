@@ -82,20 +82,7 @@ struct SegmentController<Context: RequestContext>: Sendable {
     /// Segment answers a batch too large), 415 for another encoding.
     static func decoded(_ raw: ByteBuffer, encoding: String?) throws -> [UInt8] {
         let limit = SegmentMapping.maxBatchBytes
-        var bytes = Array(raw.readableBytesView)
-        switch encoding?.lowercased().trimmingCharacters(in: .whitespaces) {
-        case nil, "", "identity": break
-        case "gzip", "x-gzip":
-            do throws(Deflate.Failure) {
-                bytes = try Deflate.gunzip(bytes, limit: limit)
-            } catch {
-                if error.message.hasPrefix("output over") { throw tooLarge(limit) }
-                throw APIError.badRequest("malformed gzip body", detail: error.message)
-            }
-        case let other?:
-            throw APIError(.unsupportedMediaType, "unsupported content encoding",
-                           detail: "Content-Encoding must be gzip or absent (got \"\(other.prefix(40))\")")
-        }
+        let bytes = try ContentEncoding.decode(raw, encoding: encoding, limit: limit, tooLarge: tooLarge(limit))
         if bytes.count > limit { throw tooLarge(limit) }
         return bytes
     }
