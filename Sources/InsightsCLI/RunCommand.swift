@@ -6,7 +6,7 @@ import InsightsServer
 import InsightsWorker
 import Logging
 import RedisClient
-import Synchronization
+import ServiceLifecycle
 
 /// `insights run`: everything in one process — managed Redis (unless a URL is given), the HTTP
 /// front, N in-process workers and, unless disabled, the simulator feeding the agent `demo`.
@@ -40,7 +40,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var auth: AuthOptions
     @OptionGroup var replication: ReplicationOptions
     @OptionGroup var alerts: AlertOptions
-    @OptionGroup var ingest: IngestOptions
+    @OptionGroup var frontOptions: FrontOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -67,47 +67,35 @@ struct RunCommand: AsyncParsableCommand {
 
         let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 8)
         if workers > 0 { try await Worker.checkStorage(client: client) }  // data before issue 13: `insights migrate` first
-        var workerTasks: [Task<Void, Never>] = []
+        // The services in start order; the shutdown goes the other way (Lifecycle): the front stops
+        // accepting, the demo's trackers deliver what they hold, the workers drain and stop last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         for i in 0..<workers {
             var config = WorkerConfiguration(sessionTimeoutMs: Int64(sessionTimeout) * 1000)
             config.consumerName += "-\(i)"
             let worker = try Worker(client: RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2),
                                     configuration: config, logger: Logger(label: "insights.worker"))
-            workerTasks.append(Task { await worker.run() })
+            services.append(Lifecycle.loop("worker-\(i)") { await worker.run() })
         }
         // Alert rules are evaluated (once a minute) and notifications sent by one engine per process.
         if workers > 0 {
             let engine = try AlertEngine(client: RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2),
                                          configuration: alerts.configuration)
-            workerTasks.append(Task { await engine.run() })
+            services.append(Lifecycle.loop("alerts") { await engine.run() })
         }
         let demo = !noDemo && env["INSIGHTS_DEMO"] != "0"
-        let stopDemo = SimulateCommand.StopFlag()
-        let demoTask: Task<Void, Never>? = demo ? Task {
-            do {
-                _ = try await Simulator(agent: "demo", platforms: 4, rate: 20).run(client: client, stop: stopDemo, logger: logger)
-            } catch {
-                logger.error("demo simulator stopped", metadata: ["error": "\(error)"])
-            }
-        } : nil
-
-        var serverConfig = ServerConfiguration(host: host, port: port)
-        serverConfig.apiKeys = apiKeys
-        serverConfig.replicaAcks = replication.replicaAcksSetting
-        serverConfig.webhookTargets = alerts.policy
-        serverConfig.defaultAgent = ingest.resolvedDefaultAgent
-        let app = try buildApplication(serverConfig, client: client, logger: logger)
+        if demo {
+            // A failing demo is logged by the group and does not stop the service.
+            services.append(.init(service: SimulatorService(Simulator(agent: "demo", platforms: 4, rate: 20), client: client, progress: false, logger: logger),
+                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "demo-simulator"))
+        }
+        let serverConfig = frontOptions.configuration(host: host, port: port, apiKeys: apiKeys, replication: replication, alerts: alerts)
+        services.append(.init(service: try buildApplication(serverConfig, client: client, logger: logger), serviceName: "front"))
         print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
               + (demo ? "; the simulator feeds agent 'demo'" : ""))
-        // runService returns after SIGINT/SIGTERM: the front has stopped accepting and finished its requests.
-        let served: Result<Void, any Error>
-        do { try await app.runService(); served = .success(()) } catch { served = .failure(error) }
-        stopDemo.value.store(true, ordering: .relaxed)
-        await demoTask?.value  // trackers flushed
-        for t in workerTasks { t.cancel() }  // each finishes its current atomic apply+ack call
-        for t in workerTasks { await t.value }
-        await client.close()
-        logger.info("stopped")
-        try served.get()
+        try await Lifecycle.run(services, logger: logger, onSecondSignal: { managed?.stop(); managedCluster?.stop() }) {
+            await client.close()
+            logger.info("stopped")
+        }
     }
 }

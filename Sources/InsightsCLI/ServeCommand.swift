@@ -5,6 +5,7 @@ import InsightsServer
 import InsightsTracker
 import Logging
 import RedisClient
+import ServiceLifecycle
 
 /// `insights serve`: the HTTP front only (the analytics API and HTTP ingest), until SIGINT/SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -28,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var auth: AuthOptions
     @OptionGroup var replication: ReplicationOptions
     @OptionGroup var alerts: AlertOptions
-    @OptionGroup var ingest: IngestOptions
+    @OptionGroup var frontOptions: FrontOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -40,22 +41,14 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "insights.server")
         let apiKeys = try auth.keys(host: host, logger: logger)  // exits non-zero on bad keys or an open non-loopback bind
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 8)
-        var serverConfig = ServerConfiguration(host: host, port: port)
+        var serverConfig = frontOptions.configuration(host: host, port: port, apiKeys: apiKeys, replication: replication, alerts: alerts)
         serverConfig.streamCap = streamCap
-        serverConfig.apiKeys = apiKeys
-        serverConfig.replicaAcks = replication.replicaAcksSetting
-        serverConfig.webhookTargets = alerts.policy
-        serverConfig.defaultAgent = ingest.resolvedDefaultAgent
         let app = try buildApplication(serverConfig, client: client, logger: logger)
         logger.info("serving", metadata: ["address": "http://\(host):\(port)", "redis": "\(client.configuration.redactedDescription)"])
-        // runService stops on SIGINT/SIGTERM: stop accepting, finish in-flight requests.
-        do {
-            try await app.runService()
-        } catch {
+        // Until SIGTERM/SIGINT: stop accepting, finish the requests taken (Lifecycle).
+        try await Lifecycle.run([.init(service: app, serviceName: "front")], logger: logger) {
             await client.close()
-            throw error
+            logger.info("server stopped")
         }
-        await client.close()
-        logger.info("server stopped")
     }
 }

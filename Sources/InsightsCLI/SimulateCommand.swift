@@ -1,11 +1,11 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import InsightsModel
 import InsightsServer
 import InsightsTracker
 import Logging
 import RedisClient
+import ServiceLifecycle
 import Synchronization
 
 /// `insights simulate`: N simulated chat platforms emitting realistic live conversations
@@ -58,25 +58,7 @@ struct SimulateCommand: AsyncParsableCommand {
         defer { managed?.stop() }
 
         let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: max(2, min(platforms, 8)))
-        let stop = StopFlag()
         let deadline = duration > 0 ? ContinuousClock.now + .milliseconds(Int64(duration * 1000)) : nil
-
-        // First SIGINT/SIGTERM: stop emitting, deliver what is buffered. A second one: exit at once.
-        let signals = ([SIGINT, SIGTERM] as [Int32]).map { sig -> any DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler {
-                if stop.value.exchange(true, ordering: .relaxed) {
-                    FileHandle.standardError.write("\nsecond signal: exiting without delivering buffered events\n".data(using: .utf8)!)
-                    managed?.stop()
-                    Foundation.exit(130)
-                }
-            }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-
         var simulator = Simulator(agent: agent, platforms: platforms, rate: rate)
         if let ledger {
             guard FileManager.default.createFile(atPath: ledger, contents: nil), let handle = FileHandle(forWritingAtPath: ledger) else {
@@ -84,9 +66,12 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             simulator.ledger = LedgerFile(handle: handle)
         }
-        let totals = try await simulator.run(client: client, until: deadline, stop: stop, progress: true, logger: logger)
-        await client.close()
-        if totals.failed > 0 { throw ExitCode.failure }
+        // Until --duration or SIGTERM/SIGINT (Lifecycle): stop emitting, deliver what is buffered.
+        // A second signal exits at once (130), stopping the managed Redis first.
+        let service = SimulatorService(simulator, client: client, until: deadline, progress: true, logger: logger)
+        try await Lifecycle.run([.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "simulator")],
+                                logger: logger, onSecondSignal: { managed?.stop() }) { await client.close() }
+        if (service.totals?.failed ?? 0) > 0 { throw ExitCode.failure }
     }
 
     /// The platforms' tracker counters, summed.
@@ -94,7 +79,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var tracked = 0, accepted = 0, duplicates = 0, failed = 0, retries = 0, pending = 0
     }
 
-    /// Set by the first SIGINT/SIGTERM.
+    /// Set when the platforms are to stop emitting (graceful shutdown, SimulatorService).
     final class StopFlag: Sendable {
         let value = Atomic<Bool>(false)
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import InsightsAlerts
 import InsightsModel
@@ -96,23 +95,13 @@ struct WorkerCommand: AsyncParsableCommand {
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])
         let engine = noAlerts ? nil : try AlertEngine(
             client: RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2), configuration: alerts.configuration)
-        let task = Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await worker.run() }
-                if let engine { group.addTask { await engine.run() } }
-            }
+        // Until SIGTERM/SIGINT; the engine stops first, then the worker (its current script call, apply
+        // and ack in one, completes).
+        var services = [Lifecycle.loop("worker") { await worker.run() }]
+        if let engine { services.append(Lifecycle.loop("alerts") { await engine.run() }) }
+        try await Lifecycle.run(services, logger: logger) {
+            logger.info("worker stopped")
+            await client.close()
         }
-        // Stop on SIGINT/SIGTERM: the current script call completes (apply and ack are one atomic call).
-        let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        await task.value
-        signals.forEach { $0.cancel() }
-        logger.info("worker stopped")
-        await client.close()
     }
 }

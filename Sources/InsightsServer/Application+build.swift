@@ -35,6 +35,7 @@ public func buildRouter(
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())  // requests by route and status, latency histogram (GET /metrics)
+    if let accessLogger = config.accessLogger { router.add(middleware: AccessLogMiddleware(logger: accessLogger)) }  // one line per request
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: AuthMiddleware(store: config.apiKeys, limiter: config.rateLimiter))  // every route but the open ones needs a key (docs/security.md)
     router.add(middleware: OverviewCacheMiddleware())  // pollers of one overview URL share an answer ≤ 1 s old (OverviewCache.swift)

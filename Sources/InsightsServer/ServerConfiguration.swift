@@ -2,6 +2,7 @@ import InsightsAlerts
 import InsightsModel
 import InsightsQuery
 import InsightsTracker
+import Logging
 import RedisClient
 
 /// How the HTTP front is set up (`insights serve`).
@@ -35,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     /// The agent of Segment messages that name none when the key is not limited to one agent
     /// (`--default-agent`; docs/ingest.md). nil: such messages are rejected.
     public var defaultAgent: String?
+    /// Where the one line per request goes (`AccessLogMiddleware`, docs/operations.md); nil: no access log.
+    /// The CLI logs to `insights.access` unless `--no-access-log`.
+    public var accessLogger: Logger?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
