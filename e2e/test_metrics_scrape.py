@@ -7,18 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import Redis, Run, wait_until
+from service import Run, wait_until
 
 AGENT = "prom"
 
 
 @pytest.fixture
-def deployment():
-    r = Redis()
-    run = Run(r.url)
-    yield r, run
-    run.stop()
-    r.close()
+def deployment(redis_server, insights_run):
+    return redis_server, insights_run()
 
 
 def scrape(run: Run) -> dict[tuple[str, tuple], float]:

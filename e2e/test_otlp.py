@@ -13,18 +13,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
-from service import Redis, Run, wait_until
+from service import Run, wait_until
 
 AGENT = "otel-bot"
 
 
 @pytest.fixture
-def deployment():
-    r = Redis()
-    run = Run(r.url)
-    yield r, run
-    run.stop()
-    r.close()
+def deployment(redis_server, insights_run):
+    return redis_server, insights_run()
 
 
 class Keep(SpanExporter):

@@ -7,18 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from segment.analytics import Client
 
-from service import Redis, Run, wait_until
+from service import Run, wait_until
 
 AGENT, DEFAULT = "support", "seg-default"
 
 
 @pytest.fixture
-def deployment():
-    r = Redis()
-    run = Run(r.url, "--default-agent", DEFAULT)
-    yield r, run
-    run.stop()
-    r.close()
+def deployment(redis_server, insights_run):
+    return redis_server, insights_run("--default-agent", DEFAULT)
 
 
 def sdk(run: Run, errors: list) -> Client:
