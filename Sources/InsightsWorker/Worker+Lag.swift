@@ -7,36 +7,55 @@ extension Worker {
         try await Self.lag(client: client, group: configuration.group)
     }
 
-    /// ``lag()`` for any reader (the front's `/api/v1/status`): needs no worker, and does not queue
-    /// behind a worker actor's own calls.
+    /// ``lag()`` for any reader (the front's `/api/v1/status`, `GET /metrics`): needs no worker, and
+    /// does not queue behind a worker actor's own calls. Two commands per agent (`XINFO GROUPS`,
+    /// `XLEN`), pipelined ``lagChunk`` agents at a time: a few round trips for thousands of agents,
+    /// not one per agent (Redis still does O(agents) work per call; docs/operations.md).
     public static func lag(client: RedisClient, group: String) async throws -> LagReport {
         var per: [String: StreamLag] = [:]
         var total = StreamLag()
-        for agent in try await agentIDs(client) {
-            let key = AgentKeys(agent).stream
-            let reply = try await client.pipeline([RedisCommand("XINFO", "GROUPS", key: key), RedisCommand("XLEN", key: key)])
-            var l = StreamLag()
-            if case .array(let groups) = reply[0],
-               let info = groups.compactMap({ $0.array }).first(where: { field($0, "name")?.string == group }) {
-                l.pending = field(info, "pending")?.int ?? 0
-                if let lag = field(info, "lag")?.int {
-                    // Undelivered entries are in the stream: never more than XLEN. Redis' lag is
-                    // entries-added − entries-read, and entries-read can come out short on a replica
-                    // promoted by a failover (chaos scenario 8 saw lag 1871 on an empty stream).
-                    l.lag = min(lag, reply[1].int ?? lag)
-                } else {
-                    // lag is null when Redis cannot compute it (e.g. after XDEL): count the entries after last-delivered-id.
-                    let last = field(info, "last-delivered-id")?.string ?? "0-0"
-                    l.lag = try await client.send("XRANGE", key: key, "(" + last, "+").array?.count ?? 0
-                }
-            } else {
-                l.lag = reply[1].int ?? 0  // no group yet: nothing delivered
+        let agents = try await agentIDs(client)
+        for first in stride(from: 0, to: agents.count, by: lagChunk) {
+            let chunk = agents[first..<min(first + lagChunk, agents.count)]
+            let replies = try await client.pipeline(chunk.flatMap { agent -> [RedisCommand] in
+                let key = AgentKeys(agent).stream
+                return [RedisCommand("XINFO", "GROUPS", key: key), RedisCommand("XLEN", key: key)]
+            })
+            for (j, agent) in chunk.enumerated() {
+                let l = try await streamLag(client: client, stream: AgentKeys(agent).stream, group: group,
+                                            groups: replies[2 * j], length: replies[2 * j + 1])
+                per[agent] = l
+                total.lag += l.lag
+                total.pending += l.pending
             }
-            per[agent] = l
-            total.lag += l.lag
-            total.pending += l.pending
         }
         return LagReport(perAgent: per, total: total)
+    }
+
+    /// Agents per pipeline of ``lag(client:group:)``.
+    static let lagChunk = 256
+
+    /// One stream's lag and pending from its `XINFO GROUPS` and `XLEN` replies.
+    private static func streamLag(client: RedisClient, stream key: String, group: String,
+                                  groups: RESPValue, length: RESPValue) async throws -> StreamLag {
+        var l = StreamLag()
+        if case .array(let groups) = groups,
+           let info = groups.compactMap({ $0.array }).first(where: { field($0, "name")?.string == group }) {
+            l.pending = field(info, "pending")?.int ?? 0
+            if let lag = field(info, "lag")?.int {
+                // Undelivered entries are in the stream: never more than XLEN. Redis' lag is
+                // entries-added − entries-read, and entries-read can come out short on a replica
+                // promoted by a failover (chaos scenario 8 saw lag 1871 on an empty stream).
+                l.lag = min(lag, length.int ?? lag)
+            } else {
+                // lag is null when Redis cannot compute it (e.g. after XDEL): count the entries after last-delivered-id.
+                let last = field(info, "last-delivered-id")?.string ?? "0-0"
+                l.lag = try await client.send("XRANGE", key: key, "(" + last, "+").array?.count ?? 0
+            }
+        } else {
+            l.lag = length.int ?? 0  // no group yet: nothing delivered
+        }
+        return l
     }
 
     /// Refuses to run on a Redis that still holds data in the format before issue 13 (docs/keys.md,
