@@ -90,7 +90,7 @@ public struct AnalyticsEvent: Sendable, Equatable {
     }
 
     /// The longest name counted by name (``workflowName``, ``counterName(_:)``), in Unicode scalars.
-    public static let maxWorkflowNameLength = 64
+    public static let maxCounterNameLength = 64
 
     /// `data["workflow"]` as a ``counterName(_:)`` (a string only): the event still counts as a
     /// workflow event without one, not by name.
@@ -104,7 +104,7 @@ public struct AnalyticsEvent: Sendable, Equatable {
     public static func counterName(_ v: JSONValue?) -> String? {
         switch v {
         case .string(let value)?:
-            guard !value.isEmpty, value.unicodeScalars.count <= maxWorkflowNameLength,
+            guard !value.isEmpty, value.unicodeScalars.count <= maxCounterNameLength,
                   !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
             return value
         case .number?:

@@ -129,7 +129,7 @@ struct QueryParameters {
             throw APIError.badRequest("invalid filter", detail: "filter by one of channel, platform, location at a time (got \(given.map(\.0.name).joined(separator: ", ")))")
         }
         do throws(EventValidationError) {
-            try FieldRules.checkText(value, field: dimension.name, maxLength: AnalyticsEvent.maxWorkflowNameLength, allowEmpty: false)
+            try FieldRules.checkText(value, field: dimension.name, maxLength: AnalyticsEvent.maxCounterNameLength, allowEmpty: false)
         } catch {
             throw APIError.badRequest("invalid parameter \(dimension.name)", detail: error.description)
         }
