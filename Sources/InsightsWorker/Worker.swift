@@ -91,8 +91,10 @@ public actor Worker {
     public func processOnce() async throws -> Int {
         let clock = ContinuousClock()
         let now = clock.now
-        try await refreshAgents()
+        // Wake-ups first: the first pass places the cursors at the streams' ends before it reads
+        // `ins:agents`, so an agent whose first batch lands between the two is in one or the other.
         try await readWakes(now)
+        try await refreshAgents(now)
         let slice = Set(nextSlice(now))
         var handled = 0
         for (agent, at) in active.sorted(by: { $0.key < $1.key }) where now - at <= configuration.activeWindow && !slice.contains(agent) {
@@ -147,13 +149,16 @@ public actor Worker {
         return handled
     }
 
-    private func refreshAgents() async throws {
-        let clock = ContinuousClock()
-        if let t = agentsReadAt, clock.now - t < configuration.agentRefreshInterval { return }
+    /// Re-reads `ins:agents` when due. An agent it finds for the first time after the first read
+    /// had no wake-up this worker saw (lost with a failed pipeline, or written on another primary
+    /// before this worker's cursors were placed): it is read at once, not at the next cycle.
+    private func refreshAgents(_ now: ContinuousClock.Instant) async throws {
+        if let t = agentsReadAt, now - t < configuration.agentRefreshInterval { return }
         let ids = try await Self.agentIDs(client)
-        known.formUnion(ids)
+        let first = agentsReadAt == nil
+        for id in ids where known.insert(id).inserted && !first { active[id] = now }
         agents = known.sorted().map(AgentKeys.init)
-        agentsReadAt = clock.now
+        agentsReadAt = now
     }
 
     /// Every valid agent id of `ins:agents`, sorted.
