@@ -317,11 +317,11 @@ def verify(r, workload: Workload, ledger_ids: set[str], poison_ids: dict[str, li
     raw = binary(r)
     pipe = raw.pipeline(transaction=False)
     for k in keys:
-        # Path buckets are hashes (HINCRBY, lua/common.lua HASH_FAMILIES), the others MessagePack maps.
+        # Path buckets are hashes (lua/common.lua paths_write), the others MessagePack maps.
         pipe.hgetall(k) if k.endswith(":p") else pipe.get(k)
     field_diffs = 0
     for k, blob in zip(keys, pipe.execute()):
-        parsed = {f.decode(): int(v) for f, v in blob.items()} if isinstance(blob, dict) else storage.counters(blob)
+        parsed = storage.path_counters(blob) if isinstance(blob, dict) else storage.counters(blob)
         got = {f: v for f, v in parsed.items() if v != 0}
         want = {f: v for f, v in expected.get(k, Counter()).items() if v != 0}
         if got != want:

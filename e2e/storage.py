@@ -91,6 +91,23 @@ def counters(blob: bytes | None) -> dict[str, int]:
     return {k.decode(): int(v) for k, v in value.items()}
 
 
+def path_counters(fields: dict[bytes, bytes]) -> dict[str, int]:
+    """An intent paths bucket (c:<h|d>:<start>:p, a hash) as counters `s:<path>`, `e:<path>`,
+    `x:<path>`: its packed fields `p:<path>` = "<sessions>:<ended>:<escalated>" and those of the
+    form written before the packing (`s:<path>` etc., integers), added up."""
+    out: dict[str, int] = {}
+    for f, v in fields.items():
+        name, value = f.decode(), v.decode()
+        if name.startswith("p:"):
+            for kind, n in zip("sex", value.split(":"), strict=True):
+                out[kind + name[1:]] = out.get(kind + name[1:], 0) + int(n)
+        elif name[:2] in ("s:", "e:", "x:"):
+            out[name] = out.get(name, 0) + int(value)
+        else:
+            raise ValueError(f"not an intent path field: {name!r}")
+    return out
+
+
 def session_state(r, agent: str, sid: str) -> dict[str, str] | None:
     """The finalized state of a session (its hash's `st`, or a compacted value's header), None if not finalized."""
     st = r.hget(prefix(agent) + "s:" + sid, "st")

@@ -123,19 +123,19 @@ end
 -- Counter buckets: `P c:<m|h|d>:<start>` = cmsgpack map field -> integer, EXAT start + len + ttl.
 -- Deltas are summed per key and field in Lua; each key is read (GET, decoded) before any write
 -- and written once (SET ... EXAT): one read and one write per key per call. The families of
--- HASH_FAMILIES are hashes instead, added to with HINCRBY (docs/keys.md, *Counter families*).
+-- HASH_FAMILIES are hashes instead, a field per path (paths_write; docs/keys.md, *Counter families*).
 ---------------------------------------------------------------------------
 local GRANULARITIES = { { 'c:m:', MINUTE, 1 }, { 'c:h:', HOUR, 2 }, { 'c:d:', DAY, 3 } }
 
 local counters = { order = {}, by_key = {} }
 
--- Counter families kept as hashes, added to with HINCRBY: the intent paths, whose maps hold a field
--- per distinct path of the bucket (a day's thousands), which decoding whole for every call made
--- the costliest part of applying. The other families and the slices are small maps: read whole,
--- they cost less per call than a HINCRBY per field, and far less to query (one MGET).
+-- Counter families kept as hashes: the intent paths, whose maps hold a field per distinct path of
+-- the bucket (a day's thousands), which decoding whole for every call made the costliest part of
+-- applying. The other families and the slices are small maps: read whole, they cost less per call
+-- than a field write each, and far less to query (one MGET).
 local HASH_FAMILIES = { p = true }
 
--- The accumulator of a bucket key (created on first use); `as_hash`: a hash bucket (HINCRBY).
+-- The accumulator of a bucket key (created on first use); `as_hash`: a paths hash (paths_write).
 local function counter_bucket(key, expire_at, as_hash)
   local b = counters.by_key[key]
   if b == nil then
@@ -202,13 +202,45 @@ local function counters_read()
   end
 end
 
--- A hash bucket: HINCRBY per changed field, a field back at 0 deleted.
-local function hash_write(key, b)
-  local touched = false
+-- A paths bucket (family p, docs/keys.md): one field per path, `p:<path>` = "<sessions>:<ended>:<escalated>"
+-- (one field instead of three repeating the path: half the memory). Deltas come as fields
+-- `s:<path>`, `e:<path>`, `x:<path>`; a field back at 0:0:0 is deleted. A bucket written before
+-- issue 13's packing also has fields `s:<path>`, `e:<path>`, `x:<path>` (HINCRBY counters): they are
+-- left as they are and a query adds both forms (a correction of an old count lands in the packed
+-- field, possibly negative, and the sum stays exact).
+local function paths_write(key, b)
+  local sums, order = {}, {}
   for _, f in ipairs(b.fields) do
     local d = b.delta[f]
     if d ~= 0 then
-      if redis.call('HINCRBY', key, f, d) == 0 then redis.call('HDEL', key, f) end
+      local path = string.sub(f, 3)
+      local t = sums[path]
+      if t == nil then
+        t = { 0, 0, 0 }
+        sums[path] = t
+        order[#order + 1] = path
+      end
+      local kind = string.sub(f, 1, 1)
+      local i = kind == 's' and 1 or (kind == 'e' and 2 or 3)
+      t[i] = t[i] + d
+    end
+  end
+  local touched = false
+  for _, path in ipairs(order) do
+    local t = sums[path]
+    if t[1] ~= 0 or t[2] ~= 0 or t[3] ~= 0 then
+      local field = 'p:' .. path
+      local cur = redis.call('HGET', key, field)
+      if cur then
+        local s, e, x = string.match(cur, '^(-?%d+):(-?%d+):(-?%d+)$')
+        if s == nil then error('paths ' .. key .. ' field is not <sessions>:<ended>:<escalated>') end
+        t[1], t[2], t[3] = t[1] + tonumber(s), t[2] + tonumber(e), t[3] + tonumber(x)
+      end
+      if t[1] == 0 and t[2] == 0 and t[3] == 0 then
+        redis.call('HDEL', key, field)
+      else
+        redis.call('HSET', key, field, int_str(t[1]) .. ':' .. int_str(t[2]) .. ':' .. int_str(t[3]))
+      end
       touched = true
     end
   end
@@ -236,7 +268,7 @@ end
 local function counters_write(keep_zero)
   for _, key in ipairs(counters.order) do
     local b = counters.by_key[key]
-    if b.hash then hash_write(key, b) else map_write(key, b, keep_zero) end
+    if b.hash then paths_write(key, b) else map_write(key, b, keep_zero) end
   end
 end
 

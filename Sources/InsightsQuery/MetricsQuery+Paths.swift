@@ -1,4 +1,5 @@
 import InsightsModel
+import RedisClient
 
 /// One path of `GET /api/v1/analytics/users/paths`.
 public struct IntentPath: Sendable, Codable, Equatable {
@@ -67,13 +68,22 @@ extension MetricsQuery {
     func storedPaths(agent: String, start: Int64, end: Int64, now: Int64) async throws -> (BucketPlan, [([String], Int, Int, Int)]) {
         guard end >= start else { throw QueryError.invalidWindow("end before start") }
         let plan = BucketPlan.plan(startMs: start, endMs: end, nowMs: now, retention: retention, finest: .hour)
-        // Path buckets are hashes (lua/common.lua, HASH_FAMILIES): one pipeline of HGETALL.
+        // Path buckets are hashes (lua/common.lua, paths_write): one pipeline of HGETALL.
         let keys = AgentKeys(agent)
-        var p = BucketSums()
-        for h in try await readHashes(keys: plan.buckets.map { $0.key(keys, family: .paths) }) { p.add(h) }
-        let ended = p.prefixed("e:"), escalated = p.prefixed("x:")
-        let paths = p.prefixed("s:").map { key, n in
-            (key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init), n, ended[key] ?? 0, escalated[key] ?? 0)
+        let names = plan.buckets.map { $0.key(keys, family: .paths) }
+        var sums = StoredPathCounts()
+        if !names.isEmpty {
+            for reply in try await client.pipeline(names.map { RedisCommand("HGETALL", key: $0) }) {
+                guard let flat = try reply.get().array, flat.count % 2 == 0 else { throw QueryError.badReply("\(reply)") }
+                for i in stride(from: 0, to: flat.count, by: 2) {
+                    guard let field = flat[i].bytes, let value = flat[i + 1].bytes, sums.add(field: field, value: value) else {
+                        throw QueryError.badReply("intent path field \(flat[i]) is not a path count")
+                    }
+                }
+            }
+        }
+        let paths = sums.counts.map { key, c in
+            (key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init), c.sessions, c.ended, c.escalated)
         }
         return (plan, paths)
     }
@@ -125,5 +135,34 @@ extension MetricsQuery {
                                                             conversionRate: ratio(reached[$0], first, scale: 100)) },
                       resolution: plan.resolution, effectiveStart: ISO8601.format(ms: plan.effectiveStartMs),
                       effectiveEnd: ISO8601.format(ms: plan.effectiveEndMs))
+    }
+}
+
+/// The paths family's fields summed over buckets (docs/keys.md, *Counter families*): `p:<path>` =
+/// "<sessions>:<ended>:<escalated>", and the form written before issue 13's packing, `s:<path>`,
+/// `e:<path>`, `x:<path>` each an integer (a bucket can hold both; they add up).
+struct StoredPathCounts {
+    struct Counts { var sessions = 0, ended = 0, escalated = 0 }
+    var counts: [String: Counts] = [:]
+
+    /// Adds one field; false if it is neither form.
+    mutating func add(field: [UInt8], value: [UInt8]) -> Bool {
+        guard field.count >= 2, field[1] == UInt8(ascii: ":") else { return false }
+        let path = String(decoding: field[2...], as: UTF8.self)
+        let numbers = value.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { Int(String(decoding: $0, as: UTF8.self)) }
+        guard numbers.allSatisfy({ $0 != nil }) else { return false }
+        var c = counts[path] ?? Counts()
+        switch (field[0], numbers.count) {
+        case (UInt8(ascii: "p"), 3):
+            c.sessions += numbers[0]!
+            c.ended += numbers[1]!
+            c.escalated += numbers[2]!
+        case (UInt8(ascii: "s"), 1): c.sessions += numbers[0]!
+        case (UInt8(ascii: "e"), 1): c.ended += numbers[0]!
+        case (UInt8(ascii: "x"), 1): c.escalated += numbers[0]!
+        default: return false
+        }
+        counts[path] = c
+        return true
     }
 }

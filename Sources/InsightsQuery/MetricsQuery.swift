@@ -75,24 +75,6 @@ public struct MetricsQuery: Sendable {
         return out
     }
 
-    /// The counters of hash buckets (the families kept as hashes, docs/keys.md): one pipeline of HGETALL.
-    func readHashes(keys names: [String]) async throws -> [[String: Int]] {
-        if names.isEmpty { return [] }
-        let replies = try await client.pipeline(names.map { RedisCommand("HGETALL", key: $0) })
-        var out: [[String: Int]] = []
-        out.reserveCapacity(replies.count)
-        for reply in replies {
-            guard let flat = try reply.get().array, flat.count % 2 == 0 else { throw QueryError.badReply("\(reply)") }
-            var h: [String: Int] = [:]
-            for i in stride(from: 0, to: flat.count, by: 2) {
-                guard let k = flat[i].string, let v = flat[i + 1].int else { throw QueryError.badReply("hash counter is not an integer") }
-                h[k] = v
-            }
-            out.append(h)
-        }
-        return out
-    }
-
     /// A bucket's counters from its MessagePack map (docs/keys.md).
     static func counters(_ blob: [UInt8]) throws -> [String: Int] {
         let value: MessagePack.Value
