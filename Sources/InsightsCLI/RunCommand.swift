@@ -66,6 +66,12 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 8)
+        var clients = [client]  // every one is closed once the group has stopped
+        func newClient(poolSize: Int) throws -> RedisClient {
+            let c = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: poolSize)
+            clients.append(c)
+            return c
+        }
         if workers > 0 { try await Worker.checkStorage(client: client) }  // data before issue 13: `insights migrate` first
         // The services in start order; the shutdown goes the other way (Lifecycle): the front stops
         // accepting, the demo's trackers deliver what they hold, the workers drain and stop last.
@@ -73,13 +79,13 @@ struct RunCommand: AsyncParsableCommand {
         for i in 0..<workers {
             var config = WorkerConfiguration(sessionTimeoutMs: Int64(sessionTimeout) * 1000)
             config.consumerName += "-\(i)"
-            let worker = try Worker(client: RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2),
+            let worker = try Worker(client: try newClient(poolSize: 2),
                                     configuration: config, logger: Logger(label: "insights.worker"))
             services.append(Lifecycle.loop("worker-\(i)") { await worker.run() })
         }
         // Alert rules are evaluated (once a minute) and notifications sent by one engine per process.
         if workers > 0 {
-            let engine = try AlertEngine(client: RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2),
+            let engine = try AlertEngine(client: try newClient(poolSize: 2),
                                          configuration: alerts.configuration)
             services.append(Lifecycle.loop("alerts") { await engine.run() })
         }
@@ -94,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
         print("Insights is running: http://\(host):\(port)/  (API under /api/v1, status at /api/v1/status)"
               + (demo ? "; the simulator feeds agent 'demo'" : ""))
         try await Lifecycle.run(services, logger: logger, onSecondSignal: { managed?.stop(); managedCluster?.stop() }) {
-            await client.close()
+            for c in clients { await c.close() }
             logger.info("stopped")
         }
     }

@@ -93,8 +93,8 @@ struct WorkerCommand: AsyncParsableCommand {
         // Data in the format before issue 13 would be dead-lettered: refuse, and say how to migrate.
         try await Worker.checkStorage(client: client)
         logger.info("worker started", metadata: ["consumer": "\(config.consumerName)", "redis": "\(client.configuration.redactedDescription)"])
-        let engine = noAlerts ? nil : try AlertEngine(
-            client: RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2), configuration: alerts.configuration)
+        let engineClient = noAlerts ? nil : RedisClient(configuration: try RedisConfiguration(url: redisURL), poolSize: 2)
+        let engine = try engineClient.map { try AlertEngine(client: $0, configuration: alerts.configuration) }
         // Until SIGTERM/SIGINT; the engine stops first, then the worker (its current script call, apply
         // and ack in one, completes).
         var services = [Lifecycle.loop("worker") { await worker.run() }]
@@ -102,6 +102,7 @@ struct WorkerCommand: AsyncParsableCommand {
         try await Lifecycle.run(services, logger: logger) {
             logger.info("worker stopped")
             await client.close()
+            await engineClient?.close()
         }
     }
 }
