@@ -115,8 +115,11 @@ extension Worker {
             case "st":
                 finalized = true
                 own.append((Array(name.utf8), value))
-            case "x", "iu", "it":
-                continue  // the expiry is set anew; the applied ids are the compacted events' ids
+            case "x", "iu", "it", "lu", "lb", "lt":
+                // The expiry is set anew; the applied ids are the compacted events' ids; the live
+                // state's times and type are for open sessions only (a finalized one is neither
+                // active nor waiting, late events or not): ~40 bytes a session not kept.
+                continue
             default:
                 own.append((Array(name.utf8), value))
             }

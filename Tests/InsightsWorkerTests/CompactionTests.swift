@@ -83,6 +83,9 @@ struct CompactionTests {
         #expect(try await inspect.session("acme", "d")["fo"] == "dropped")
         #expect(try await outcome() == ["out:sessions": 2, "out:ended": 1, "out:dropped": 1, "drop:billing": 1,
                                         "out:automated": 2, "out:turns": 2])
+        // The compacted value keeps the session's own fields but the live state's (open sessions only).
+        let header = try CompactJourney.decode(try #require(try await client.send("GET", key: keys.compactJourney("e")).bytes))
+        #expect(header.fields.map { String(decoding: $0.name, as: UTF8.self) }.sorted() == ["l", "m", "st", "t0"])
         // The compacted values hold the ids now: the day's de-dup set lets them go.
         #expect(try await inspect.dedupIDs("acme", day: today).isEmpty)
         // A re-sent event of a compacted session is still a duplicate.
