@@ -258,15 +258,9 @@ def known_ids(r, agents: list[str]) -> set[str]:
         for k in raw.scan_iter(match=p + "d:*", count=1000):
             ids.update(storage.event_id(m) for m in raw.smembers(k))
         for k in raw.scan_iter(match=p + "jz:*", count=1000):
-            blob = raw.get(k)
-            h = int.from_bytes(blob[2:6], "little")
-            header = storage.msgpack.unpackb(blob[6:6 + h], raw=True, strict_map_key=False)
-            ids.update(storage.event_id(f) for f in header.get(b"i", []))
+            ids.update(storage.compacted_ids(raw.get(k)))
         for k in raw.scan_iter(match=p + "s:*", count=1000):
-            iu, it = raw.hmget(k, "iu", "it")
-            for i in range(0, len(iu or b""), 16):
-                ids.add(storage.event_id(b"\x01" + iu[i:i + 16]))
-            ids.update(line.decode() for line in (it or b"").split(b"\n") if line)
+            ids.update(storage.packed_ids(*raw.hmget(k, "iu", "it")))
         for k in raw.scan_iter(match=p + "jf:*", count=1000):
             ids.update(rec["event_id"] for rec in storage.decode_records(raw.get(k) or b""))
     raw.close()

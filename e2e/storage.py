@@ -108,6 +108,22 @@ def path_counters(fields: dict[bytes, bytes]) -> dict[str, int]:
     return out
 
 
+def packed_ids(iu: bytes | None, it: bytes | None) -> list[str]:
+    """Event ids in the forms of a session hash's `iu` (16-byte UUIDs back to back) and `it` ("\n"
+    then each other id followed by "\n"), as a compacted value's header keeps them too (`u`, `t`)."""
+    ids = [event_id(b"\x01" + iu[i:i + 16]) for i in range(0, len(iu or b""), 16)]
+    return ids + [line.decode() for line in (it or b"").split(b"\n") if line]
+
+
+def compacted_ids(blob: bytes) -> list[str]:
+    """The event ids of a compacted session (`jz:`): version 2's header `u` / `t`, version 1's `i` list."""
+    h = struct.unpack_from("<I", blob, 2)[0]
+    header = msgpack.unpackb(blob[6:6 + h], raw=True, strict_map_key=False)
+    if blob[1] == 1:
+        return [event_id(f) for f in header.get(b"i", [])]
+    return packed_ids(header.get(b"u"), header.get(b"t"))
+
+
 def session_state(r, agent: str, sid: str) -> dict[str, str] | None:
     """The finalized state of a session (its hash's `st`, or a compacted value's header), None if not finalized."""
     st = r.hget(prefix(agent) + "s:" + sid, "st")

@@ -314,8 +314,9 @@ local function ids_append(iu, it, ids)
 end
 
 ---------------------------------------------------------------------------
--- Compacted sessions (`P jz:<sid>`, CompactJourney in Swift): 'Z' 1 | u32 H | msgpack header | deflate.
--- The header holds the session hash's own fields (h: t0, m, l, st) and its events' ids (i).
+-- Compacted sessions (`P jz:<sid>`, CompactJourney in Swift): 'Z' 2 | u32 H | msgpack header | deflate.
+-- The header holds the session hash's own fields (h: t0, m, l, st, dm) and its events' ids: `u` and
+-- `t` in the forms of the hash's `iu` and `it` (version 2), or a list `i` of stored ids (version 1).
 ---------------------------------------------------------------------------
 
 -- The header of a compacted session, or nil when it has none.
@@ -335,7 +336,12 @@ local function header_fields(header, args)
     args[#args + 1] = k
     args[#args + 1] = v
   end
-  local iu, it = ids_append(nil, nil, header.i or {})
+  local iu, it
+  if header.i then
+    iu, it = ids_append(nil, nil, header.i)
+  else
+    iu, it = header.u or '', header.t or '\n'
+  end
   args[#args + 1], args[#args + 2] = 'iu', iu
   args[#args + 1], args[#args + 2] = 'it', it
   return args

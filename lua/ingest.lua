@@ -150,8 +150,12 @@ for i = 1, n do
         local h = header.h or {}
         s.header, s.t0, s.t0_s, s.m, s.l, s.l_s = header, tonumber(h.t0), h.t0, tonumber(h.m or '0'), tonumber(h.l), h.l
         s.dm = h.dm or ''
-        s.compacted_ids = {}
-        for _, id in ipairs(header.i or {}) do s.compacted_ids[id] = true end
+        if header.i then  -- version 1: a list of stored ids
+          s.compacted_ids = {}
+          for _, id in ipairs(header.i) do s.compacted_ids[id] = true end
+        else
+          s.compacted_u, s.compacted_t = header.u or '', header.t or '\n'
+        end
         s.final = true
       end
     end
@@ -166,6 +170,7 @@ for i = 1, n do
   local idf, sid = ids[i], ARGV[(BASE + FIELDS_PER_EVENT * i) + 1]
   local s = sessions[sid]
   if seen_today[i] == 1 or seen_yesterday[i] == 1 or batch_ids[idf] or (s.compacted_ids and s.compacted_ids[idf])
+      or (s.compacted_u and id_in(s.compacted_u, s.compacted_t, idf))
       or (s.applied and (s.applied[idf] or id_in(s.iu, s.it, idf))) then
     dups[#dups + 1] = i
   else

@@ -1,4 +1,4 @@
-import InsightsModel
+@testable import InsightsModel
 import Testing
 
 /// The storage formats of Sources/InsightsModel (docs/keys.md), byte for byte where Lua reads them.
@@ -54,18 +54,55 @@ struct StorageFormatTests {
         #expect(merged.compactMap(\.eventID) == ["2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d", "c", "b"])
         let c = CompactJourney(fields: [(Array("t0".utf8), Array("1000".utf8)), (Array("st".utf8), [0x93, 1, 2, 3])], events: merged)
         let blob = try c.encode()
-        #expect(Array(blob[0..<2]) == [0x5A, 0x01])
+        #expect(Array(blob[0..<2]) == [0x5A, 0x02])
         let back = try CompactJourney.decode(blob)
         // Intents are not kept per event once compacted (the state has what the outcome needs).
         #expect(back.events.map(\.eventID) == merged.map(\.eventID))
         #expect(back.events.map(\.timestampMs) == [1_000, 2_000, 3_000] && back.events[2].responseTimeMs == 40)
         #expect(back.events.map(\.data) == merged.map(\.data) && back.events.allSatisfy { $0.intent == nil })
         #expect(back.fields.map(\.name) == c.fields.map(\.name) && back.fields[1].value == [0x93, 1, 2, 3])
-        // The header is MessagePack the scripts read: {"h": {...}, "i": [ids...]}.
+        #expect(back.events.map(\.idField) == merged.map(\.idField))
+        // The header is MessagePack the scripts read: {"h": {...}, "u": UUIDs' 16 bytes, "t": "\n" + text ids each + "\n"},
+        // each in the events' order (here the UUID at 1 000, then c at 2 000 and b at 3 000).
         let h = Int(blob[2]) | Int(blob[3]) << 8
         let header = try MessagePack.decode(blob[6..<6 + h])
-        #expect(header["i"]?.arrayValue?.count == 3 && header["h"]?["t0"]?.stringValue == "1000")
+        #expect(header["u"]?.bytesValue == Array(merged[0].idField.dropFirst()) && header["h"]?["t0"]?.stringValue == "1000")
+        #expect(header["t"]?.bytesValue == Array("\nc\nb\n".utf8))
         #expect(throws: CompactJourney.DecodingError.self) { try CompactJourney.decode(blob.dropLast(3)) }
+        // A header with an id less, or more, than the events is refused.
+        for (u, t) in [(Array(merged[0].idField.dropFirst()), Array("\nc\n".utf8)), (Array(merged[0].idField.dropFirst()), Array("\nc\nb\nd\n".utf8)),
+                       ([UInt8](), Array("\nc\nb\n".utf8))] {
+            var other = Array(blob[0..<2])
+            let hdr = MessagePack.encode(.map([(Array("h".utf8), .map([])), (Array("u".utf8), .bytes(u)), (Array("t".utf8), .bytes(t))]))
+            JourneyRecord.appendLE(UInt64(hdr.count), 4, to: &other)
+            other += hdr + blob[(6 + h)...]
+            #expect(throws: CompactJourney.DecodingError.self) { try CompactJourney.decode(other) }
+        }
+    }
+
+    /// Values compacted before stop 24 (version 1: the ids as a list of stored forms, no flag 4) still decode.
+    @Test func compactJourneyVersion1StillDecodes() throws {
+        let uuid = StoredEventID.field("2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d"), text = StoredEventID.field("b")
+        // Two events: a user_message at 1 000 with {"text":"hi"}, a bot_response at 3 000 (response time 40).
+        let data = Array(#"{"text":"hi"}"#.utf8)
+        var body: [UInt8] = []
+        CompactJourney.appendVarint(1_000, to: &body)
+        body += [EventType.userMessage.code, 0]
+        CompactJourney.appendVarint(UInt64(data.count), to: &body)
+        body += data
+        CompactJourney.appendVarint(2_000, to: &body)
+        body += [EventType.botResponse.code, JourneyRecord.responseTimeFlag, 40, 0]
+        let header = MessagePack.encode(.map([(Array("h".utf8), .map([(Array("t0".utf8), .bytes(Array("1000".utf8)))])),
+                                              (Array("i".utf8), .array([.bytes(uuid), .bytes(text)]))]))
+        var blob: [UInt8] = [0x5A, 0x01]
+        JourneyRecord.appendLE(UInt64(header.count), 4, to: &blob)
+        blob += header + (try Deflate.compress(body, dictionary: CompactJourney.dictionary))
+        let back = try CompactJourney.decode(blob)
+        #expect(back.events.map(\.idField) == [uuid, text])
+        #expect(back.events.map(\.eventID) == ["2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d", "b"])
+        #expect(back.events.map(\.timestampMs) == [1_000, 3_000] && back.events.map(\.type) == [.userMessage, .botResponse])
+        #expect(back.events[0].data == data && back.events[1].data.isEmpty && back.events[1].responseTimeMs == 40)
+        #expect(back.fields.count == 1 && back.fields[0].value == Array("1000".utf8))
     }
 
     @Test func messagePackRoundTripsWhatCmsgpackWrites() throws {

@@ -119,6 +119,55 @@ struct CompactionTests {
         #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
     }
 
+    /// A compacted value in the format before stop 24 (version 1: the ids as a list of stored forms,
+    /// no id flag in the events), written the way that code wrote it.
+    func version1(_ c: CompactJourney) throws -> [UInt8] {
+        func varint(_ value: Int64, _ out: inout [UInt8]) {
+            var v = UInt64(value)
+            while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            out.append(UInt8(v))
+        }
+        var body: [UInt8] = [], previous: Int64 = 0
+        for e in c.events {
+            varint(e.timestampMs - previous, &body)
+            previous = e.timestampMs
+            body += [e.type.code, e.flags]
+            if let rt = e.responseTimeMs { varint(Int64(rt), &body) }
+            varint(Int64(e.data.count), &body)
+            body += e.data
+        }
+        let header = MessagePack.encode(.map([(Array("h".utf8), .map(c.fields.map { ($0.name, .bytes($0.value)) })),
+                                              (Array("i".utf8), .array(c.events.map { .bytes($0.idField) }))]))
+        let n = UInt32(header.count)
+        return [0x5A, 0x01, UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)] + header
+            + (try Deflate.compress(body, dictionary: CompactJourney.dictionary))
+    }
+
+    @Test func aSessionCompactedInVersion1StillDeDupsAndReopens() async throws {
+        _ = try await ingestor.ingest(dropped)
+        let w = try worker()
+        try await settle(w)
+        let key = keys.compactJourney("d")
+        let current = try CompactJourney.decode(try #require(try await client.send("GET", key: key).bytes))
+        let old = try version1(current)
+        let reread = try CompactJourney.decode(old)
+        #expect(Array(old.prefix(2)) == [0x5A, 0x01] && reread == current)
+        var set = RedisCommand("SET", key: key)
+        set.append(bytes: old)
+        set.append("KEEPTTL")
+        try await client.send(set)
+        // A re-sent event is a duplicate; late events reopen it with every id it had, corrected once, compacted anew.
+        #expect(try await ingestor.ingest([dropped[1]]) == IngestResult(accepted: 0, duplicates: 1))
+        let late = [ev("d4", B + 3000, .intentClassified, "d", intent: "cancel"), ev("d5", B + 4000, .userMessage, "d")]
+        #expect(try await ingestor.ingest(late).accepted == 2)
+        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
+        try await settle(w)
+        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
+        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
+        #expect(try await client.send("GETRANGE", key: key, "0", "1").bytes == [0x5A, 0x02])
+        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
+    }
+
     @Test func aSessionThatChangedAfterItWasReadIsNotStored() async throws {
         _ = try await ingestor.ingest(ended)
         let w = try worker()
