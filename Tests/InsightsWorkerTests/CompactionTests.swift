@@ -93,21 +93,28 @@ struct CompactionTests {
         #expect(try await inspect.counters("acme", "c:h:\(H)")["events"] == 6)
     }
 
+    /// Session d compacted (`dropped`): a later intent and message reopen it; re-sent while reopened
+    /// and once compacted again, every event is a duplicate; its outcome corrected once. Returns the late events.
+    @discardableResult
+    func reopenWithLateEvents(_ w: Worker) async throws -> [AnalyticsEvent] {
+        let late = [ev("d4", B + 3000, .intentClassified, "d", intent: "cancel"), ev("d5", B + 4000, .userMessage, "d")]
+        #expect(try await ingestor.ingest(late).accepted == 2)
+        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
+        try await settle(w)
+        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
+        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
+        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
+        return late
+    }
+
     @Test func aLateEventReopensACompactedSessionAndCorrectsItOnce() async throws {
         _ = try await ingestor.ingest(dropped)
         let w = try worker()
         try await settle(w)
         #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:billing": 1, "out:automated": 1, "out:turns": 1])
         // A later intent and message: the session is reopened from its compacted value, corrected, compacted again.
-        let late = [ev("d4", B + 3000, .intentClassified, "d", intent: "cancel"), ev("d5", B + 4000, .userMessage, "d")]
-        #expect(try await ingestor.ingest(late).accepted == 2)
-        // Reopened and not compacted yet: re-sending every event adds nothing.
-        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
-        try await settle(w)
-        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
-        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
+        let late = try await reopenWithLateEvents(w)
         #expect(try await client.send("EXISTS", keys.session("d")).int == 0)
-        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
         let counters = try await inspect.counters("acme", "c:h:\(H)")
         #expect(counters["events"] == 5 && counters["conversations"] == 1 && counters["sess_msgs"] == 2)
         // The same event written into the stream again (as after the de-dup window) is applied once.
@@ -158,14 +165,8 @@ struct CompactionTests {
         try await client.send(set)
         // A re-sent event is a duplicate; late events reopen it with every id it had, corrected once, compacted anew.
         #expect(try await ingestor.ingest([dropped[1]]) == IngestResult(accepted: 0, duplicates: 1))
-        let late = [ev("d4", B + 3000, .intentClassified, "d", intent: "cancel"), ev("d5", B + 4000, .userMessage, "d")]
-        #expect(try await ingestor.ingest(late).accepted == 2)
-        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
-        try await settle(w)
-        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
-        #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
+        try await reopenWithLateEvents(w)
         #expect(try await client.send("GETRANGE", key: key, "0", "1").bytes == [0x5A, 0x02])
-        #expect(try await ingestor.ingest(dropped + late).duplicates == 5)
     }
 
     @Test func aSessionThatChangedAfterItWasReadIsNotStored() async throws {
