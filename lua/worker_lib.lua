@@ -17,9 +17,10 @@
 -- ended, workflows started / completed / failed, then the outcome it contributed: start, out
 -- ('ended' | 'dropped'), drop point, escalated, turns; since issue 16 then: had an error event,
 -- its classified intents (a flat array ts, intent, ... in (ts, intent) order, the first
--- INTENTS_KEPT), and the outcome's error flag and intent path; then its breakdown values (`dm`). A state written before (15 items)
--- has no intents: such a session counts in no intent path and no error rate, before or after
--- late events.
+-- INTENTS_KEPT), and the outcome's error flag and intent path; then its breakdown values (`dm`);
+-- since stop 24 the version 3, with times relative to the first (pack_state). A state written
+-- before issue 16 (15 items) has no intents: such a session counts in no intent path and no error
+-- rate, before or after late events.
 
 -- A session's intent path: its first PATH_MAX classified intents in event-time order, consecutive
 -- repeats collapsed, joined by \31 (docs/metrics.md, *Intent paths*); computed from the first
@@ -143,13 +144,36 @@ local function contribute(prefix, now, ttls, o, sign)
   end
 end
 
+-- Written since stop 24 (21 items, the last 3): every time after the first as ms after it (last,
+-- the last intent's unless it is -1, the outcome's start, the intents'), and the outcome's path as
+-- `true` when it is path_of(its) (always, as the outcome is computed from this state): ~80 bytes
+-- less a session. States of 20 and 15 items (written before) hold absolute times and the path.
+local STATE_VERSION = 3
+
 local function pack_state(st, o)
-  return cmsgpack.pack({ st.first, st.last, st.turns, st.li, st.lit, st.esc, st.ended, st.wfs, st.wfc, st.wff,
-    o.start, o.out, o.drop, o.esc, o.turns, st.err or 0, st.its or false, o.err or 0, o.path or false, o.dm or false })
+  local f = st.first
+  local its = false
+  if st.its then
+    its = {}
+    for j = 1, #st.its, 2 do its[j], its[j + 1] = st.its[j] - f, st.its[j + 1] end
+  end
+  local path = o.path or false
+  if st.its and path == path_of(st.its) then path = true end
+  return cmsgpack.pack({ f, st.last - f, st.turns, st.li, st.lit == -1 and -1 or st.lit - f, st.esc, st.ended, st.wfs, st.wfc,
+    st.wff, o.start - f, o.out, o.drop, o.esc, o.turns, st.err or 0, its, o.err or 0, path, o.dm or false, STATE_VERSION })
 end
 
 local function unpack_state(packed)
   local a = cmsgpack.unpack(packed)
+  if a[21] == STATE_VERSION then
+    local f = a[1]
+    a[2], a[11] = a[2] + f, a[11] + f
+    if a[5] ~= -1 then a[5] = a[5] + f end
+    if type(a[17]) == 'table' then
+      for j = 1, #a[17], 2 do a[17][j] = a[17][j] + f end
+      if a[19] == true then a[19] = path_of(a[17]) end
+    end
+  end
   local st = { first = a[1], last = a[2], turns = a[3], li = a[4], lit = a[5], esc = a[6], ended = a[7],
     wfs = a[8], wfc = a[9], wff = a[10], err = a[16] or 0 }
   local o = { start = a[11], out = a[12], drop = a[13], esc = a[14], turns = a[15], dm = a[20] or nil }

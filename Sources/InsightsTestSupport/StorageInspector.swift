@@ -62,7 +62,15 @@ public struct StorageInspector: Sendable {
             switch name {
             case "st":
                 own["fin"] = "1"
-                for (field, v) in zip(Self.stateFields, try MessagePack.decode(value).arrayValue ?? []) {
+                var items = try MessagePack.decode(value).arrayValue ?? []
+                // Version 3 (21 items, lua/worker_lib.lua pack_state): last, the last intent's time
+                // (unless −1) and the outcome's start are ms after the first.
+                if items.count == 21, items[20].intValue == 3, let first = items[0].intValue {
+                    for i in [1, 4, 10] where !(i == 4 && items[i].intValue == -1) {
+                        items[i] = .int((items[i].intValue ?? 0) + first)
+                    }
+                }
+                for (field, v) in zip(Self.stateFields, items) {
                     own[field] = v.intValue.map { String($0) } ?? v.stringValue ?? ""
                 }
             case "iu":
