@@ -169,6 +169,34 @@ struct CompactionTests {
         #expect(try await client.send("GETRANGE", key: key, "0", "1").bytes == [0x5A, 0x02])
     }
 
+    /// A finalized state written before stop 24 (20 items: absolute times, the path spelled out)
+    /// is corrected by late events as exactly as a state of version 3.
+    @Test func aStateOfTwentyItemsIsCorrectedByLateEvents() async throws {
+        _ = try await ingestor.ingest(dropped)
+        let w = try worker()
+        try await settle(w)
+        let key = keys.compactJourney("d")
+        var c = try CompactJourney.decode(try #require(try await client.send("GET", key: key).bytes))
+        let at = try #require(c.fields.firstIndex { $0.name == Array("st".utf8) })
+        var items = try #require(try MessagePack.decode(c.fields[at].value).arrayValue)
+        // Version 3 as written: last 2 000 ms after the first (d1 at B, d3 at B + 2 000), the intents' times relative, the path `true`.
+        #expect(items.count == 21 && items[20] == .int(3) && items[0] == .int(B) && items[1] == .int(2000) && items[18] == .bool(true))
+        #expect(items[16] == .array([.int(2000), .bytes(Array("billing".utf8))]) && items[4] == .int(2000) && items[10] == .int(0))
+        for i in [1, 4, 10] { items[i] = .int(B + (items[i].intValue ?? 0)) }
+        items[16] = .array([.int(B + 2000), .bytes(Array("billing".utf8))])
+        items[18] = .bytes(Array("billing".utf8))
+        items.removeLast()
+        c.fields[at].value = MessagePack.encode(.array(items))
+        var set = RedisCommand("SET", key: key)
+        set.append(bytes: try c.encode())
+        set.append("KEEPTTL")
+        try await client.send(set)
+        try await reopenWithLateEvents(w)
+        // The old path's count went back to nothing, the new one (billing, then cancel) has the session.
+        let paths = try await client.send("HGETALL", key: "ins:{acme}:c:h:\(H):p").array?.compactMap(\.string)
+        #expect(paths == ["p:billing\u{1F}cancel", "1:0:0"])
+    }
+
     @Test func aSessionThatChangedAfterItWasReadIsNotStored() async throws {
         _ = try await ingestor.ingest(ended)
         let w = try worker()
