@@ -314,19 +314,42 @@ local function ids_append(iu, it, ids)
 end
 
 ---------------------------------------------------------------------------
--- Compacted sessions (`P jz:<sid>`, CompactJourney in Swift): 'Z' 2 | u32 H | msgpack header | deflate.
+-- Compacted sessions (`P jz:<sid>`, CompactJourney in Swift): 'Z' 2|3 | u32 H | msgpack header | deflate.
 -- The header holds the session hash's own fields (h: t0, m, l, st, dm) and its events' ids: `u` and
--- `t` in the forms of the hash's `iu` and `it` (version 2), or a list `i` of stored ids (version 1).
+-- `t` in the forms of the hash's `iu` and `it` (versions 2 and 3), or a list `i` of stored ids (version 1).
 ---------------------------------------------------------------------------
 
--- The header of a compacted session, or nil when it has none.
+-- The first and last event times and the breakdown values (nil if none) of a finalized state
+-- (`st`, lua/worker_lib.lua pack_state): version 4 (14 items) and 3 (21) hold the last as ms after
+-- the first, states of 20 and 15 items (before stop 24) absolute times; 15 items have no values.
+-- CompactJourney.swift (FinalizedState) reads them alike.
+local function state_summary(packed)
+  local a = cmsgpack.unpack(packed)
+  if (#a == 14 and a[14] == 4) or (#a == 21 and a[21] == 3) then
+    local dm = a[#a == 14 and 13 or 20]
+    return a[1], a[1] + a[2], (type(dm) == 'string' and dm ~= '') and dm or nil
+  end
+  return a[1], a[2], (type(a[20]) == 'string' and a[20] ~= '') and a[20] or nil
+end
+
+-- The header of a compacted session, or nil when it has none. Version 3 leaves out the session
+-- hash's `t0`, `l` and `dm` when they are the state's first and last times and breakdown values:
+-- they are put back here, so callers see the hash's fields as they were.
 local function compact_header(prefix, sid)
   local blob = redis.call('GET', prefix .. 'jz:' .. sid)
   if not blob then
     return nil
   end
   local h = struct.unpack('<I4', blob, 3)
-  return cmsgpack.unpack(string.sub(blob, 7, 6 + h))
+  local header = cmsgpack.unpack(string.sub(blob, 7, 6 + h))
+  local fields = header.h
+  if string.byte(blob, 2) >= 3 and fields and fields.st then
+    local first, last, dm = state_summary(fields.st)
+    fields.t0 = fields.t0 or int_str(first)
+    fields.l = fields.l or int_str(last)
+    fields.dm = fields.dm or dm
+  end
+  return header
 end
 
 -- HSET arguments that recreate the session hash from a compacted header: its fields, and its

@@ -13,14 +13,11 @@
 -- the out:* counters always equal the current state of the finalized sessions, whatever the
 -- delivery order.
 --
--- `st` is a MessagePack array (cmsgpack): first, last, turns, last intent, its time, escalated,
--- ended, workflows started / completed / failed, then the outcome it contributed: start, out
--- ('ended' | 'dropped'), drop point, escalated, turns; since issue 16 then: had an error event,
--- its classified intents (a flat array ts, intent, ... in (ts, intent) order, the first
--- INTENTS_KEPT), and the outcome's error flag and intent path; then its breakdown values (`dm`);
--- since stop 24 the version 3, with times relative to the first (pack_state). A state written
--- before issue 16 (15 items) has no intents: such a session counts in no intent path and no error
--- rate, before or after late events.
+-- `st` is a MessagePack array (cmsgpack), the session's state: its times, turns, last intent,
+-- escalation, end, workflows, error flag, classified intents (a flat array ts, intent, ... in
+-- (ts, intent) order, the first INTENTS_KEPT) and breakdown values (`dm`); its layout and the
+-- versions still read are at pack_state. A state written before issue 16 (15 items) has no
+-- intents: such a session counts in no intent path and no error rate, before or after late events.
 
 -- A session's intent path: its first PATH_MAX classified intents in event-time order, consecutive
 -- repeats collapsed, joined by \31 (docs/metrics.md, *Intent paths*); computed from the first
@@ -144,28 +141,54 @@ local function contribute(prefix, now, ttls, o, sign)
   end
 end
 
--- Written since stop 24 (21 items, the last 3): every time after the first as ms after it (last,
--- the last intent's unless it is -1, the outcome's start, the intents'), and the outcome's path as
--- `true` when it is path_of(its) (always, as the outcome is computed from this state): ~80 bytes
--- less a session. States of 20 and 15 items (written before) hold absolute times and the path.
-local STATE_VERSION = 3
+-- Version 4 (since stop 25, 14 items): first, last, turns, last intent, its time, escalated,
+-- ended, workflows started / completed / failed, had an error, its intents, its breakdown values
+-- (`dm` as it was counted), 4. Every time after the first is ms after it (last, the last intent's
+-- unless -1, the intents'); the last intent and its time are both `true` when they are the last
+-- pair of its intents (always, unless more than INTENTS_KEPT were classified). The outcome it
+-- contributed is not kept: it is always outcome_of(state) with these breakdown values, as both
+-- writers (finalize, apply_late) pack the outcome they just computed. States written before are
+-- read as they were: version 3 (21 items, stop 24: relative times, the outcome after the
+-- workflows, its path `true` when path_of(its)), 20 and 15 items (absolute times).
+local STATE_VERSION = 4
 
 local function pack_state(st, o)
   local f = st.first
+  local li, lit = st.li, st.lit == -1 and -1 or st.lit - f
   local its = false
   if st.its then
     its = {}
     for j = 1, #st.its, 2 do its[j], its[j + 1] = st.its[j] - f, st.its[j + 1] end
+    local n = #st.its
+    if (n == 0 and st.li == '' and st.lit == -1) or (n > 0 and st.its[n - 1] == st.lit and st.its[n] == st.li) then
+      li, lit = true, true
+    end
   end
-  local path = o.path or false
-  if st.its and path == path_of(st.its) then path = true end
-  return cmsgpack.pack({ f, st.last - f, st.turns, st.li, st.lit == -1 and -1 or st.lit - f, st.esc, st.ended, st.wfs, st.wfc,
-    st.wff, o.start - f, o.out, o.drop, o.esc, o.turns, st.err or 0, its, o.err or 0, path, o.dm or false, STATE_VERSION })
+  return cmsgpack.pack({ f, st.last - f, st.turns, li, lit, st.esc, st.ended, st.wfs, st.wfc, st.wff, st.err or 0, its,
+    o.dm or false, STATE_VERSION })
 end
 
 local function unpack_state(packed)
   local a = cmsgpack.unpack(packed)
-  if a[21] == STATE_VERSION then
+  if #a == 14 and a[14] == STATE_VERSION then
+    local f, its = a[1], a[12]
+    local st = { first = f, last = a[2] + f, turns = a[3], li = a[4], lit = a[5], esc = a[6], ended = a[7],
+      wfs = a[8], wfc = a[9], wff = a[10], err = a[11] }
+    if type(its) == 'table' then
+      for j = 1, #its, 2 do its[j] = its[j] + f end
+      st.its = its
+    end
+    if st.li == true then
+      local n = its and #its or 0
+      st.li, st.lit = n > 0 and its[n] or '', n > 0 and its[n - 1] or -1
+    elseif st.lit ~= -1 then
+      st.lit = st.lit + f
+    end
+    local o = outcome_of(st)
+    o.dm = a[13] or nil
+    return st, o
+  end
+  if a[21] == 3 then
     local f = a[1]
     a[2], a[11] = a[2] + f, a[11] + f
     if a[5] ~= -1 then a[5] = a[5] + f end

@@ -35,10 +35,6 @@ public struct StorageInspector: Sendable {
         return ids
     }
 
-    /// The names of the packed state's elements (`st`, lua/worker_lib.lua), in order.
-    public static let stateFields = ["first", "last", "turns", "li", "lit", "esc", "end", "wfs", "wfc", "wff",
-                                     "fs", "fo", "fd", "fe", "ft"]
-
     func sessionFields(_ agent: String, _ sid: String) async throws -> ([String: String], [String: String]) {
         let keys = AgentKeys(agent)
         var raw: [(String, [UInt8])] = []
@@ -62,17 +58,7 @@ public struct StorageInspector: Sendable {
             switch name {
             case "st":
                 own["fin"] = "1"
-                var items = try MessagePack.decode(value).arrayValue ?? []
-                // Version 3 (21 items, lua/worker_lib.lua pack_state): last, the last intent's time
-                // (unless −1) and the outcome's start are ms after the first.
-                if items.count == 21, items[20].intValue == 3, let first = items[0].intValue {
-                    for i in [1, 4, 10] where !(i == 4 && items[i].intValue == -1) {
-                        items[i] = .int((items[i].intValue ?? 0) + first)
-                    }
-                }
-                for (field, v) in zip(Self.stateFields, items) {
-                    own[field] = v.intValue.map { String($0) } ?? v.stringValue ?? ""
-                }
+                for (field, v) in try FinalizedState.decode(value).named { own[field] = v }
             case "iu":
                 for start in stride(from: 0, to: value.count, by: 16) {
                     if let id = StoredEventID.id([0x01] + value[start..<min(start + 16, value.count)]) { ids[id] = "1" }

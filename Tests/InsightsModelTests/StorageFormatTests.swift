@@ -54,7 +54,7 @@ struct StorageFormatTests {
         #expect(merged.compactMap(\.eventID) == ["2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d", "c", "b"])
         let c = CompactJourney(fields: [(Array("t0".utf8), Array("1000".utf8)), (Array("st".utf8), [0x93, 1, 2, 3])], events: merged)
         let blob = try c.encode()
-        #expect(Array(blob[0..<2]) == [0x5A, 0x02])
+        #expect(Array(blob[0..<2]) == [0x5A, 0x03])
         let back = try CompactJourney.decode(blob)
         // Intents are not kept per event once compacted (the state has what the outcome needs).
         #expect(back.events.map(\.eventID) == merged.map(\.eventID))
@@ -80,10 +80,9 @@ struct StorageFormatTests {
         }
     }
 
-    /// Values compacted before stop 24 (version 1: the ids as a list of stored forms, no flag 4) still decode.
-    @Test func compactJourneyVersion1StillDecodes() throws {
-        let uuid = StoredEventID.field("2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d"), text = StoredEventID.field("b")
-        // Two events: a user_message at 1 000 with {"text":"hi"}, a bot_response at 3 000 (response time 40).
+    /// The body of versions 1 and 2 (per event varint dt, type, flags, [rt], varint n, data): a
+    /// user_message at 1 000 with {"text":"hi"}, a bot_response at 3 000 (response time 40).
+    func legacyBody(secondFlags: UInt8) -> (data: [UInt8], body: [UInt8]) {
         let data = Array(#"{"text":"hi"}"#.utf8)
         var body: [UInt8] = []
         CompactJourney.appendVarint(1_000, to: &body)
@@ -91,7 +90,13 @@ struct StorageFormatTests {
         CompactJourney.appendVarint(UInt64(data.count), to: &body)
         body += data
         CompactJourney.appendVarint(2_000, to: &body)
-        body += [EventType.botResponse.code, JourneyRecord.responseTimeFlag, 40, 0]
+        return (data, body + [EventType.botResponse.code, secondFlags, 40, 0])
+    }
+
+    /// Values compacted before stop 24 (version 1: the ids as a list of stored forms, no flag 4) still decode.
+    @Test func compactJourneyVersion1StillDecodes() throws {
+        let uuid = StoredEventID.field("2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d"), text = StoredEventID.field("b")
+        let (data, body) = legacyBody(secondFlags: JourneyRecord.responseTimeFlag)
         let header = MessagePack.encode(.map([(Array("h".utf8), .map([(Array("t0".utf8), .bytes(Array("1000".utf8)))])),
                                               (Array("i".utf8), .array([.bytes(uuid), .bytes(text)]))]))
         var blob: [UInt8] = [0x5A, 0x01]
@@ -103,6 +108,61 @@ struct StorageFormatTests {
         #expect(back.events.map(\.timestampMs) == [1_000, 3_000] && back.events.map(\.type) == [.userMessage, .botResponse])
         #expect(back.events[0].data == data && back.events[1].data.isEmpty && back.events[1].responseTimeMs == 40)
         #expect(back.fields.count == 1 && back.fields[0].value == Array("1000".utf8))
+    }
+
+    /// Values compacted in stop 24 (version 2: every hash field kept, per event dt, type, flags,
+    /// [rt], length and data in one stream) still decode.
+    @Test func compactJourneyVersion2StillDecodes() throws {
+        let uuid = StoredEventID.field("2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d")
+        let (data, body) = legacyBody(secondFlags: JourneyRecord.responseTimeFlag | 4)  // b: a text id
+        let header = MessagePack.encode(.map([(Array("h".utf8), .map([(Array("t0".utf8), .bytes(Array("1000".utf8)))])),
+                                              (Array("u".utf8), .bytes(Array(uuid.dropFirst()))), (Array("t".utf8), .bytes(Array("\nb\n".utf8)))]))
+        var blob: [UInt8] = [0x5A, 0x02]
+        JourneyRecord.appendLE(UInt64(header.count), 4, to: &blob)
+        blob += header + (try Deflate.compress(body, dictionary: CompactJourney.dictionary))
+        let back = try CompactJourney.decode(blob)
+        #expect(back.events.map(\.eventID) == ["2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d", "b"])
+        #expect(back.events.map(\.timestampMs) == [1_000, 3_000] && back.events.map(\.type) == [.userMessage, .botResponse])
+        #expect(back.events[0].data == data && back.events[1].data.isEmpty && back.events[1].responseTimeMs == 40)
+        #expect(back.fields.count == 1 && back.fields[0].value == Array("1000".utf8))
+    }
+
+    /// Version 3: the data in a column (each followed by "\n"), then the numbers; `t0`, `l` and `dm`
+    /// left out of the header when the state has them, and put back on decoding.
+    @Test func compactJourneyVersion3LeavesOutWhatTheStateHas() throws {
+        let events = [record("a", 1_796_000_000_000, .userMessage, data: Array(#"{"text":"hi"}"#.utf8)),
+                      record("b", 1_796_000_000_250, .botResponse, rt: 240)]
+        // A state of version 4 (lua/worker_lib.lua pack_state): first, last − first, turns, li, lit,
+        // esc, ended, wfs, wfc, wff, err, intents, dm, 4.
+        let st = MessagePack.encode(.array([.int(1_796_000_000_000), .int(250), .int(1), .bool(true), .bool(true), .int(0), .int(0),
+                                            .int(0), .int(0), .int(0), .int(0), .array([]), .bytes(Array("web\u{1F}\u{1F}".utf8)), .int(4)]))
+        func f(_ n: String, _ v: [UInt8]) -> (name: [UInt8], value: [UInt8]) { (Array(n.utf8), v) }
+        let own = [f("t0", Array("1796000000000".utf8)), f("m", Array("2".utf8)), f("l", Array("1796000000250".utf8)),
+                   f("dm", Array("web\u{1F}\u{1F}".utf8)), f("st", st)]
+        let c = CompactJourney(fields: own, events: events)
+        let blob = try c.encode()
+        let h = Int(blob[2]) | Int(blob[3]) << 8
+        let header = try MessagePack.decode(blob[6..<6 + h])
+        #expect(header["h"]?.mapValue?.map { String(decoding: $0.key, as: UTF8.self) } == ["m", "st"] && header["n"] == nil)
+        let body = try Deflate.decompress(blob[(6 + h)...], dictionary: CompactJourney.dictionary)
+        var numbers: [UInt8] = []
+        CompactJourney.appendVarint(1_796_000_000_000, to: &numbers)
+        numbers.append(EventType.userMessage.code | 4 << 4)  // text id "a"
+        numbers += [250, 1, EventType.botResponse.code | (4 | JourneyRecord.responseTimeFlag) << 4, 240, 1]  // dt 250, rt 240 as varints
+        #expect(body == Array(#"{"text":"hi"}"#.utf8) + [0x0A, 0x0A] + numbers)
+        let back = try CompactJourney.decode(blob)
+        #expect(back == c && back.events.map(\.eventID) == ["a", "b"])
+        // A field that differs from the state is kept as it is.
+        let moved = CompactJourney(fields: [f("t0", Array("1795999999000".utf8))] + own.dropFirst(), events: events)
+        let kept = try CompactJourney.decode(try moved.encode())
+        #expect(kept == moved && kept.fields.first { $0.name == Array("t0".utf8) }?.value == Array("1795999999000".utf8))
+        // Data with a newline (never from the edge's JSON writer) is stored length-prefixed ("n").
+        let odd = CompactJourney(fields: own, events: [record("a", 1_796_000_000_000, .custom, data: Array("x\ny".utf8))])
+        let oddBlob = try odd.encode()
+        let oh = Int(oddBlob[2]) | Int(oddBlob[3]) << 8
+        #expect(try MessagePack.decode(oddBlob[6..<6 + oh])["n"] == .int(1) && (try CompactJourney.decode(oddBlob)) == odd)
+        // The type code shares its byte with the flags.
+        #expect(EventType.allCases.allSatisfy { $0.code < 16 })
     }
 
     @Test func messagePackRoundTripsWhatCmsgpackWrites() throws {

@@ -126,6 +126,33 @@ struct CompactionTests {
         #expect(try await inspect.journey("acme", "d") == ["d1", "d2", "d3", "d4", "d5"])
     }
 
+    /// A compacted header leaves out `t0`, `l` and `dm` (its state has them); late events that reopen
+    /// the session find them again: its channel's slice keeps the session once, and its first event's time.
+    @Test func aReopenedSessionKeepsWhatItsHeaderLeftOut() async throws {
+        func web(_ e: [AnalyticsEvent]) -> [AnalyticsEvent] { e.map { var e = $0; e.channel = "web"; return e } }
+        _ = try await ingestor.ingest(web(dropped))
+        let w = try worker()
+        try await settle(w)
+        let blob = try #require(try await client.send("GET", key: keys.compactJourney("d")).bytes)
+        let h = Int(blob[2]) | Int(blob[3]) << 8
+        let names = try MessagePack.decode(blob[6..<6 + h])["h"]?.mapValue?.map { String(decoding: $0.key, as: UTF8.self) }
+        #expect(Array(blob[0..<2]) == [0x5A, 0x03] && names?.sorted() == ["m", "st"])
+        let restored = try CompactJourney.decode(blob).fields.map { String(decoding: $0.name + [0x3D] + $0.value, as: UTF8.self) }
+        #expect(restored.contains("t0=\(B)") && restored.contains("l=\(B + 2000)") && restored.contains("dm=web\u{1F}\u{1F}"))
+        func slice() async throws -> [String: Int] { try await inspect.counters("acme", "c:h:\(H):ch=web").filter { $0.value != 0 } }
+        var s = try await slice()
+        #expect(s["out:sessions"] == 1 && s["out:automated"] == 1)
+        let late = web([ev("d4", B + 3000, .intentClassified, "d", intent: "cancel"), ev("d5", B + 4000, .userMessage, "d")])
+        #expect(try await ingestor.ingest(late).accepted == 2)
+        try await settle(w)
+        #expect(try await outcome() == ["out:sessions": 1, "out:dropped": 1, "drop:cancel": 1, "out:automated": 1, "out:turns": 2])
+        s = try await slice()
+        #expect(s["out:sessions"] == 1 && s["out:automated"] == 1)
+        let counters = try await inspect.counters("acme", "c:h:\(H)")
+        #expect(counters["conversations"] == 1 && counters["events"] == 5)
+        #expect(try await inspect.session("acme", "d")["first"] == "\(B)")
+    }
+
     /// A compacted value in the format before stop 24 (version 1: the ids as a list of stored forms,
     /// no id flag in the events), written the way that code wrote it.
     func version1(_ c: CompactJourney) throws -> [UInt8] {
@@ -166,26 +193,33 @@ struct CompactionTests {
         // A re-sent event is a duplicate; late events reopen it with every id it had, corrected once, compacted anew.
         #expect(try await ingestor.ingest([dropped[1]]) == IngestResult(accepted: 0, duplicates: 1))
         try await reopenWithLateEvents(w)
-        #expect(try await client.send("GETRANGE", key: key, "0", "1").bytes == [0x5A, 0x02])
+        #expect(try await client.send("GETRANGE", key: key, "0", "1").bytes == [0x5A, 0x03])
     }
 
-    /// A finalized state written before stop 24 (20 items: absolute times, the path spelled out)
-    /// is corrected by late events as exactly as a state of version 3.
-    @Test func aStateOfTwentyItemsIsCorrectedByLateEvents() async throws {
+    /// Finalized states written before stop 25 (version 3: 21 items, times relative, the outcome kept,
+    /// its path `true`) and before stop 24 (20 items: absolute times, the path spelled out) are
+    /// corrected by late events as exactly as a state of version 4.
+    @Test(arguments: [21, 20]) func anOlderStateIsCorrectedByLateEvents(items count: Int) async throws {
         _ = try await ingestor.ingest(dropped)
         let w = try worker()
         try await settle(w)
         let key = keys.compactJourney("d")
         var c = try CompactJourney.decode(try #require(try await client.send("GET", key: key).bytes))
         let at = try #require(c.fields.firstIndex { $0.name == Array("st".utf8) })
-        var items = try #require(try MessagePack.decode(c.fields[at].value).arrayValue)
-        // Version 3 as written: last 2 000 ms after the first (d1 at B, d3 at B + 2 000), the intents' times relative, the path `true`.
-        #expect(items.count == 21 && items[20] == .int(3) && items[0] == .int(B) && items[1] == .int(2000) && items[18] == .bool(true))
-        #expect(items[16] == .array([.int(2000), .bytes(Array("billing".utf8))]) && items[4] == .int(2000) && items[10] == .int(0))
-        for i in [1, 4, 10] { items[i] = .int(B + (items[i].intValue ?? 0)) }
-        items[16] = .array([.int(B + 2000), .bytes(Array("billing".utf8))])
-        items[18] = .bytes(Array("billing".utf8))
-        items.removeLast()
+        let v4 = try #require(try MessagePack.decode(c.fields[at].value).arrayValue)
+        // Version 4 as written: last 2 000 ms after the first (d1 at B, d3 at B + 2 000), the last
+        // intent and its time `true` (the last of the intents, relative), no outcome.
+        #expect(v4.count == 14 && v4[13] == .int(4) && v4[0] == .int(B) && v4[1] == .int(2000))
+        #expect(v4[3] == .bool(true) && v4[4] == .bool(true) && v4[11] == .array([.int(2000), .bytes(Array("billing".utf8))]))
+        let billing = MessagePack.Value.bytes(Array("billing".utf8))
+        let relative = count == 21
+        let t = { (ms: Int64) -> MessagePack.Value in .int(relative ? ms : B + ms) }
+        // first, last, turns, li, lit, esc, ended, wfs, wfc, wff, then the outcome contributed
+        // (start, out, drop, esc, turns), err, intents, the outcome's error flag and path, dm.
+        var items: [MessagePack.Value] = [.int(B), t(2000), v4[2], billing, t(2000), v4[5], v4[6], v4[7], v4[8], v4[9],
+                                          t(0), .bytes(Array("dropped".utf8)), billing, v4[5], v4[2], v4[10],
+                                          .array([t(2000), billing]), v4[10], relative ? .bool(true) : billing, v4[12]]
+        if relative { items.append(.int(3)) }
         c.fields[at].value = MessagePack.encode(.array(items))
         var set = RedisCommand("SET", key: key)
         set.append(bytes: try c.encode())
