@@ -16,7 +16,10 @@ import msgpack
 TYPES = ["conversation_start", "conversation_end", "user_message", "bot_response", "intent_classified",
          "entity_extracted", "workflow_started", "workflow_completed", "workflow_failed", "api_call", "error",
          "user_feedback", "custom"]
+# The finalized state `st` (lua/worker_lib.lua pack_state): the first 15 items of states before stop 25,
+# and version 4 (times after the first relative to it, `li`/`lit` true when the intents' last pair).
 STATE_FIELDS = ["first", "last", "turns", "li", "lit", "esc", "end", "wfs", "wfc", "wff", "fs", "fo", "fd", "fe", "ft"]
+STATE_V4_FIELDS = ["first", "last", "turns", "li", "lit", "esc", "end", "wfs", "wfc", "wff", "err", "intents", "dm", "version"]
 
 
 def prefix(agent: str) -> str:
@@ -137,7 +140,8 @@ def session_state(r, agent: str, sid: str) -> dict[str, str] | None:
         if st is None:
             return None
     values = msgpack.unpackb(st, raw=False)
-    return {k: str(v) for k, v in zip(STATE_FIELDS, values)}
+    names = STATE_V4_FIELDS if len(values) == 14 and values[-1] == 4 else STATE_FIELDS
+    return {k: str(v) for k, v in zip(names, values)}
 
 
 def rt_bin(rt: int) -> int:
