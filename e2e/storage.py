@@ -182,23 +182,23 @@ def event_counters(e: dict) -> dict[str, int]:
     if e.get("channel"):
         out["ch:" + e["channel"]] = 1
     if t == "user_feedback":
-        out["fb:n"] = 1
+        out["q/fb:n"] = 1
         r = data.get("rating")
         if isinstance(r, (int, float)) and not isinstance(r, bool) and r == int(r) and 1 <= r <= 5:
-            out["fb:rating_sum"], out["fb:rating_n"] = int(r), 1
+            out["q/fb:rating_sum"], out["q/fb:rating_n"] = int(r), 1
             if r >= 4:
-                out["fb:csat"] = 1
+                out["q/fb:csat"] = 1
         if data.get("thumbs") in ("up", "down"):
-            out["fb:" + data["thumbs"]] = 1
+            out["q/fb:" + data["thumbs"]] = 1
     if e.get("sentiment"):
         s = e["sentiment"].lower()
-        out["sent:" + (s if s in ("positive", "neutral", "negative", "mixed") else "other")] = 1
+        out["q/sent:" + (s if s in ("positive", "neutral", "negative", "mixed") else "other")] = 1
     name = data.get("workflow")
     stage = {"workflow_started": "started", "workflow_completed": "completed", "workflow_failed": "failed"}.get(t)
     if stage and isinstance(name, str) and 0 < len(name) <= 64 and not any(unicodedata.category(c) == "Cc" for c in name):
-        out[f"wf:{stage}:{name}"] = 1
+        out[f"q/wf:{stage}:{name}"] = 1
         if t == "workflow_completed" and e.get("duration_ms") is not None:
-            out["wfd:sum:" + name], out["wfd:n:" + name] = e["duration_ms"], 1
+            out["q/wfd:sum:" + name], out["q/wfd:n:" + name] = e["duration_ms"], 1
     # LLM token usage (EventCounters.tokenCount): integers in 1..100 000 000 only.
     for key, field in (("input_tokens", "tok_in"), ("output_tokens", "tok_out")):
         n = data.get(key)

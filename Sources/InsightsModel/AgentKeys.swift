@@ -124,6 +124,9 @@ public enum CounterFamily: String, Sendable, CaseIterable {
     /// The breakdown summary: per dimension value, the few counters `analytics/breakdown` answers
     /// from (fields `<dim>\u{1F}<field>\u{1F}<value>`).
     case breakdown = "b"
+    /// Feedback, sentiment and workflows by name: what quality/metrics and workflows/metrics read
+    /// (since stop 25; buckets written before hold them in their own map, and those readers sum both).
+    case quality = "q"
 }
 
 /// Which counters of a bucket (docs/keys.md): its own map, a family's, or the slice of one

@@ -42,26 +42,27 @@ public enum EventCounters {
         if e.escalatedToHuman { out.append(("escalations", 1)) }
         if let ch = e.channel, !ch.isEmpty { out.append(("ch:" + ch, 1)) }
         // Quality (docs/metrics.md, *Quality*): feedback events' rating and thumbs; any event's sentiment.
+        // They and the workflows go to family `q`: only quality/metrics and workflows/metrics read them.
         if e.eventType == .userFeedback {
-            out.append(("fb:n", 1))
+            out.append(("q/fb:n", 1))
             if let r = e.data["rating"]?.intValue, (1...5).contains(r) {
-                out.append(("fb:rating_sum", r))
-                out.append(("fb:rating_n", 1))
-                if r >= 4 { out.append(("fb:csat", 1)) }
+                out.append(("q/fb:rating_sum", r))
+                out.append(("q/fb:rating_n", 1))
+                if r >= 4 { out.append(("q/fb:csat", 1)) }
             }
             switch e.data["thumbs"]?.stringValue {
-            case "up": out.append(("fb:up", 1))
-            case "down": out.append(("fb:down", 1))
+            case "up": out.append(("q/fb:up", 1))
+            case "down": out.append(("q/fb:down", 1))
             default: break
             }
         }
-        if let s = e.sentiment, !s.isEmpty { out.append(("sent:" + sentimentClass(s), 1)) }
+        if let s = e.sentiment, !s.isEmpty { out.append(("q/sent:" + sentimentClass(s), 1)) }
         // Workflows by name (docs/metrics.md, *Workflows*).
         if let stage = workflowStage(e.eventType), let name = e.workflowName {
-            out.append(("wf:\(stage):" + name, 1))
+            out.append(("q/wf:\(stage):" + name, 1))
             if e.eventType == .workflowCompleted, let d = e.durationMs {
-                out.append(("wfd:sum:" + name, d))
-                out.append(("wfd:n:" + name, 1))
+                out.append(("q/wfd:sum:" + name, d))
+                out.append(("q/wfd:n:" + name, 1))
             }
         }
         // LLM token usage (docs/metrics.md, *Token usage*): any event's `data.input_tokens` / `data.output_tokens`.

@@ -67,8 +67,18 @@ public struct WorkflowMetrics: Sendable, Codable, Equatable, WindowedResult {
 
 extension MetricsQuery {
     public func quality(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> QualityMetrics {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        let (plan, s) = try await qualitySums(agent: agent, start: start, end: end, now: now)
         return Self.quality(s, plan)
+    }
+
+    /// The buckets' own counters and their family `q` summed: the feedback, sentiment and workflow
+    /// counters are in the family since stop 25, in the bucket's own map before (docs/keys.md), each
+    /// event's in one of the two.
+    func qualitySums(agent: String, start: Int64, end: Int64, now: Int64) async throws -> (BucketPlan, BucketSums) {
+        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [nil, .quality])
+        var both = s[0]
+        both.add(s[1].fields)
+        return (plan, both)
     }
 
     static func quality(_ s: BucketSums, _ plan: BucketPlan) -> QualityMetrics {
@@ -84,7 +94,7 @@ extension MetricsQuery {
     }
 
     public func workflows(agent: String, start: Int64, end: Int64, now: Int64 = EventClock.nowMs()) async throws -> WorkflowMetrics {
-        let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now)
+        let (plan, s) = try await qualitySums(agent: agent, start: start, end: end, now: now)
         return Self.workflows(s, plan)
     }
 
