@@ -77,7 +77,7 @@ extension MetricsQuery {
     func qualitySums(agent: String, start: Int64, end: Int64, now: Int64) async throws -> (BucketPlan, BucketSums) {
         let (plan, s) = try await sums(agent: agent, startMs: start, endMs: end, nowMs: now, families: [nil, .quality])
         var both = s[0]
-        both.add(s[1].fields)
+        both.add(s[1])
         return (plan, both)
     }
 
