@@ -73,12 +73,17 @@ def event_args(ev, ms):
         raise ValueError("invalid event %r" % ev.get("event_id"))
     counters = storage.event_counters(ev)
     dims = storage.dims(ev)
-    contribution = dict(counters)
+    contribution = coded(counters)
     if dims:
-        contribution["@"] = storage.slice_fields(counters)
+        contribution["@"] = coded(storage.slice_fields(counters))
     return (storage.stored_id(ev["event_id"]), ev["session_id"], ms,
             str(storage.TYPES.index(etype)),
             storage.encode_record(ev, ms), msgpack.packb(contribution), dims), (ms // 60000 * 60, counters, ev)
+
+
+def coded(counters):
+    """Counters under their stored codes (storage.field_code), as EventIngestor.command sends them."""
+    return {storage.field_code(k): v for k, v in counters.items()}
 
 
 def batch_counters(rows):
@@ -93,7 +98,7 @@ def batch_counters(rows):
             ss = per.setdefault(f"{minute // 3600 * 3600}\x1f{code}\x1f{value}", {})
             for k, v in storage.slice_fields(counters).items():
                 ss[k] = ss.get(k, 0) + v
-    return msgpack.packb(per)
+    return msgpack.packb({k: coded(v) for k, v in per.items()})
 
 
 def tracker(share, url, sha, batch, depth, start_at, out):

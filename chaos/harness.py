@@ -139,7 +139,7 @@ def add_to_counter(r, key: str, field: str, delta: int):
     raw = binary(r)
     counters = storage.counters(raw.get(key))
     counters[field] = counters.get(field, 0) + delta
-    raw.set(key, storage.msgpack.packb(counters), keepttl=True)
+    raw.set(key, storage.msgpack.packb({storage.field_code(k): v for k, v in counters.items()}), keepttl=True)
     raw.close()
 
 

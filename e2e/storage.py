@@ -84,14 +84,63 @@ def decode_records(blob: bytes) -> list[dict]:
 
 # --- counters, sessions ------------------------------------------------------------------------
 
+# CounterCode (Sources/InsightsModel/CounterCode.swift, docs/keys.md *Field codes*): the stored
+# codes of the fields every event and session writes; CounterCodeTests checks this copy.
+FIELD_CODES = {
+    "events": "E", "messages": "M", "conversations": "C", "conv_msg": "V", "sess_msgs": "S",
+    "rt_sum": "R", "rt_count": "N", "intents": "I", "conf_sum_u": "F", "conf_count": "K",
+    "low_conf": "L", "escalations": "X", "tok_in": "T", "tok_out": "U",
+    "out:sessions": "O", "out:ended": "OE", "out:dropped": "OD", "out:escalated": "OX",
+    "out:automated": "OA", "out:turns": "OT",
+}
+FIELD_PREFIXES = {"intent:": "#", "rt:": "H", "drop:": "D", "ch:": "W"}
+_NAME_OF_CODE = {c: n for n, c in FIELD_CODES.items()}
+_PREFIX_OF_CODE = {c: n for n, c in FIELD_PREFIXES.items()}
+
+
+def field_name(stored: str) -> str:
+    """The field a stored counter key stands for (CounterCode.name): a code's name, else the key;
+    a breakdown summary field `<dim>\x1f<code>\x1f<value>` with its middle part named."""
+    if "\x1f" in stored:
+        parts = stored.split("\x1f", 2)
+        if len(parts) == 3 and parts[0] in ("ch", "pl", "lo"):
+            return "\x1f".join((parts[0], field_name(parts[1]), parts[2]))
+    if not stored or "a" <= stored[0] <= "z":
+        return stored
+    if stored in _NAME_OF_CODE:
+        return _NAME_OF_CODE[stored]
+    if stored[0] == "E" and stored[1:].isdigit() and int(stored[1:]) < len(TYPES):
+        return "ev:" + TYPES[int(stored[1:])]
+    if len(stored) > 1 and stored[0] in _PREFIX_OF_CODE:
+        return _PREFIX_OF_CODE[stored[0]] + stored[1:]
+    return stored
+
+
+def field_code(name: str) -> str:
+    """The stored form of a field (CounterCode.code): its code, or the field itself."""
+    if name in FIELD_CODES:
+        return FIELD_CODES[name]
+    if name.startswith("ev:") and name[3:] in TYPES:
+        return "E%d" % TYPES.index(name[3:])
+    for prefix, code in FIELD_PREFIXES.items():
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return code + name[len(prefix):]
+    return name
+
+
 def counters(blob: bytes | None) -> dict[str, int]:
-    """A counters bucket (c:<m|h|d>:<start>): a MessagePack map field -> integer."""
+    """A counters bucket (c:<m|h|d>:<start>): a MessagePack map field -> integer, by field name
+    (a field stored both by name and by code, as in a bucket written before the codes, summed)."""
     if not blob:
         return {}
     value = msgpack.unpackb(blob, raw=True, strict_map_key=False)
     if value == []:
         return {}
-    return {k.decode(): int(v) for k, v in value.items()}
+    out: dict[str, int] = {}
+    for k, v in value.items():
+        name = field_name(k.decode())
+        out[name] = out.get(name, 0) + int(v)
+    return out
 
 
 def path_counters(fields: dict[bytes, bytes]) -> dict[str, int]:

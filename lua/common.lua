@@ -96,6 +96,17 @@ local T_WF_STARTED, T_WF_COMPLETED, T_WF_FAILED, T_ERROR = 6, 7, 8, 10
 local FLAG_ESCALATED = 1
 
 ---------------------------------------------------------------------------
+-- Bucket field codes (CounterCode in Swift, docs/keys.md *Field codes*): what a counter map stores
+-- for the fields the scripts write themselves (the edge sends the others already coded).
+---------------------------------------------------------------------------
+local FIELD = {
+  conversations = 'C', conv_msg = 'V', sess_msgs = 'S', messages = 'M', rt_sum = 'R', rt_count = 'N',
+  intents = 'I', ['out:sessions'] = 'O', ['out:ended'] = 'OE', ['out:dropped'] = 'OD',
+  ['out:escalated'] = 'OX', ['out:automated'] = 'OA', ['out:turns'] = 'OT',
+}
+local FIELD_INTENT, FIELD_DROP = '#', 'D'  -- prefixes of `intent:<name>`, `drop:<point>`
+
+---------------------------------------------------------------------------
 -- Journey records (JourneyRecord in Sources/InsightsModel, docs/keys.md):
 --   u16 n | u48 ts | u8 type | u8 flags | u8 k, id | u16 i, intent | [u32 rt] | data
 ---------------------------------------------------------------------------

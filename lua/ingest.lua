@@ -9,7 +9,7 @@
 -- derived from it all that is stored: idfield is the event id's stored form (StoredEventID),
 -- type the event type's code (EventType.code: 2 user_message, 3 bot_response, 1 conversation_end, …),
 -- record the journey record (JourneyRecord) the stream entry carries, contribution
--- the event's own bucket counters (EventCounters, a MessagePack map field -> delta; with key '@'
+-- the event's own bucket counters (EventCounters, a MessagePack map field code (CounterCode) -> delta; with key '@'
 -- the share of its dimension slices), dims its breakdown values (EventCounters.dims: '' or channel,
 -- platform, location joined by \31), and counters the sum of all contributions of the batch per
 -- minute (MessagePack: minute start -> {field -> delta}) and per hour, dimension and value
@@ -45,7 +45,7 @@
 local FIELDS_PER_EVENT = 7
 local BASE = 8 - FIELDS_PER_EVENT  -- event i's arguments start at ARGV[BASE + FIELDS_PER_EVENT * i]
 -- The fields of a slice also counted, per dimension value, in the breakdown summary (`P c:…:b`).
-local SUMMARY = { 'conversations', 'messages', 'rt_sum', 'rt_count', 'intents', 'intent:fallback' }
+local SUMMARY = { FIELD.conversations, FIELD.messages, FIELD.rt_sum, FIELD.rt_count, FIELD.intents, FIELD_INTENT .. 'fallback' }
 
 ---------------------------------------------------------------------------
 -- Phase 1: validation
@@ -368,7 +368,7 @@ for _, i in ipairs(accepted) do
   if s.t0 == nil then
     s.t0, s.t0_s = ts, ARGV[b + 2]
     s.dmv, s.dm = resolved(i)
-    add(minute_ts(ts), s.dmv, 'conversations', 1)
+    add(minute_ts(ts), s.dmv, FIELD.conversations, 1)
   elseif ts <= s.t0 then
     local values, dm = resolved(i)
     if ts < s.t0 or dm < s.dm then
@@ -376,12 +376,12 @@ for _, i in ipairs(accepted) do
       -- from the old t0 buckets and slices to the new ones.
       local old, new = minute_ts(s.t0), minute_ts(ts)
       local with_msg = (s.m > 0) and 1 or 0
-      add(old, s.dmv, 'conversations', -1)
-      add(old, s.dmv, 'conv_msg', -with_msg)
-      add(old, s.dmv, 'sess_msgs', -s.m)
-      add(new, values, 'conversations', 1)
-      add(new, values, 'conv_msg', with_msg)
-      add(new, values, 'sess_msgs', s.m)
+      add(old, s.dmv, FIELD.conversations, -1)
+      add(old, s.dmv, FIELD.conv_msg, -with_msg)
+      add(old, s.dmv, FIELD.sess_msgs, -s.m)
+      add(new, values, FIELD.conversations, 1)
+      add(new, values, FIELD.conv_msg, with_msg)
+      add(new, values, FIELD.sess_msgs, s.m)
       s.t0, s.t0_s, s.dmv, s.dm = ts, ARGV[b + 2], values, dm
     end
   end
@@ -393,9 +393,9 @@ for _, i in ipairs(accepted) do
       s.lb, s.lb_s = ts, ARGV[b + 2]
     end
     s.m = s.m + 1
-    add(minute_ts(s.t0), s.dmv, 'sess_msgs', 1)
+    add(minute_ts(s.t0), s.dmv, FIELD.sess_msgs, 1)
     if s.m == 1 then
-      add(minute_ts(s.t0), s.dmv, 'conv_msg', 1)
+      add(minute_ts(s.t0), s.dmv, FIELD.conv_msg, 1)
     end
   end
   if code == C_END then s.ended = true end
@@ -413,7 +413,8 @@ do
   local capped = {}
   for _, minute_start in ipairs(minute_order) do
     for _, field in ipairs(minutes[minute_start].fields) do
-      if string.byte(field, 2) == 47 and family_of[field] == nil then
+      local c1 = string.byte(field, 1)  -- a family is a lowercase letter; field codes are not
+      if c1 >= 97 and c1 <= 122 and string.byte(field, 2) == 47 and family_of[field] == nil then
         local head, kind, name = string.match(field, '^(..[^\31]*)\31([^\31]*)\31(.*)$')
         if head then
           capped[#capped + 1] = { field, head, kind, name }

@@ -101,13 +101,13 @@ local function contribute(prefix, now, ttls, o, sign)
       for _, b in ipairs(buckets) do counter_add(b, field, sign * d) end
     end
   end
-  add('out:sessions', 1)
-  add(o.out == 'ended' and 'out:ended' or 'out:dropped', 1)
+  add(FIELD['out:sessions'], 1)
+  add(o.out == 'ended' and FIELD['out:ended'] or FIELD['out:dropped'], 1)
   if o.out == 'dropped' then
-    add('drop:' .. o.drop, 1)
+    add(FIELD_DROP .. o.drop, 1)
   end
-  add(o.esc == 1 and 'out:escalated' or 'out:automated', 1)
-  add('out:turns', o.turns)
+  add(o.esc == 1 and FIELD['out:escalated'] or FIELD['out:automated'], 1)
+  add(FIELD['out:turns'], o.turns)
   -- System events: conversations with an error (family x); intent paths (family p).
   local sec = math.floor(o.start / 1000)
   if o.err == 1 then
@@ -122,12 +122,12 @@ local function contribute(prefix, now, ttls, o, sign)
       if v then
         local d = DIMS[k]
         for _, b in ipairs(buckets_at(prefix, now, ttls, sec, d .. '=' .. v, true)) do
-          counter_add(b, 'out:sessions', sign)  -- the outcome fields the filters read (automation, savings)
-          if o.esc ~= 1 then counter_add(b, 'out:automated', sign) end
+          counter_add(b, FIELD['out:sessions'], sign)  -- the outcome fields the filters read (automation, savings)
+          if o.esc ~= 1 then counter_add(b, FIELD['out:automated'], sign) end
         end
         for _, b in ipairs(buckets_at(prefix, now, ttls, sec, 'b', true)) do
-          counter_add(b, d .. '\31out:sessions\31' .. v, sign)
-          if o.esc ~= 1 then counter_add(b, d .. '\31out:automated\31' .. v, sign) end
+          counter_add(b, d .. '\31' .. FIELD['out:sessions'] .. '\31' .. v, sign)
+          if o.esc ~= 1 then counter_add(b, d .. '\31' .. FIELD['out:automated'] .. '\31' .. v, sign) end
         end
       end
     end

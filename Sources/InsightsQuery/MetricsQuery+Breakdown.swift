@@ -77,7 +77,7 @@ extension MetricsQuery {
         return Self.breakdown(main: s[0], summary: s[1], dimension: dimension, plan)
     }
 
-    /// The summary's fields `<dim>\u{1F}<field>\u{1F}<value>` of one dimension, by value; `unknown`
+    /// The summary's fields `<dim>\u{1F}<field code>\u{1F}<value>` of one dimension, by value; `unknown`
     /// is what the bucket's own counters have beyond the values (shown when it holds anything).
     static func breakdown(main: BucketSums, summary: BucketSums, dimension: Dimension, _ plan: BucketPlan) -> Breakdown {
         let fields = ["conversations", "messages", "rt_sum", "rt_count", "intents", "intent:fallback", "out:sessions", "out:automated"]
@@ -85,7 +85,7 @@ extension MetricsQuery {
         for (k, n) in summary.fields where n != 0 {
             let parts = k.split(separator: "\u{1F}", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, parts[0] == dimension.rawValue, !parts[2].isEmpty else { continue }
-            byValue[String(parts[2]), default: [:]][String(parts[1]), default: 0] += n
+            byValue[String(parts[2]), default: [:]][CounterCode.name(String(parts[1])), default: 0] += n
         }
         // A value literally named `unknown` is a part of the unknown row: it is left out of the sum.
         byValue[BreakdownFilter.unknown] = nil

@@ -75,7 +75,8 @@ public struct MetricsQuery: Sendable {
         return out
     }
 
-    /// A bucket's counters from its MessagePack map (docs/keys.md).
+    /// A bucket's counters from its MessagePack map (docs/keys.md), by field name (``CounterCode``:
+    /// a map holding a field both by its name, written before the codes, and by its code sums them).
     static func counters(_ blob: [UInt8]) throws -> [String: Int] {
         let value: MessagePack.Value
         do { value = try MessagePack.decode(blob) } catch { throw QueryError.badReply("counters: \(error)") }
@@ -85,7 +86,7 @@ public struct MetricsQuery: Sendable {
         out.reserveCapacity(map.count)
         for (k, v) in map {
             guard let n = v.intValue else { throw QueryError.badReply("counter is not an integer") }
-            out[String(decoding: k, as: UTF8.self)] = Int(n)
+            out[CounterCode.name(k), default: 0] += Int(n)
         }
         return out
     }

@@ -9,12 +9,13 @@ public struct StorageInspector: Sendable {
 
     public init(client: RedisClient) { self.client = client }
 
-    /// The counters of a bucket, e.g. `counters("acme", "c:h:1764576000")`; empty if none.
+    /// The counters of a bucket by field name (stored as codes, ``CounterCode``), e.g.
+    /// `counters("acme", "c:h:1764576000")`; empty if none.
     public func counters(_ agent: String, _ suffix: String) async throws -> [String: Int] {
         guard let blob = try await client.send("GET", key: AgentKeys(agent).prefix + suffix).bytes else { return [:] }
         let value = try MessagePack.decode(blob)
         var out: [String: Int] = [:]
-        for (k, v) in value.mapValue ?? [] { out[String(decoding: k, as: UTF8.self)] = Int(v.intValue ?? 0) }
+        for (k, v) in value.mapValue ?? [] { out[CounterCode.name(k), default: 0] += Int(v.intValue ?? 0) }
         return out
     }
 

@@ -150,7 +150,8 @@ public struct EventIngestor: Sendable {
             var sums = perMinute[minute] ?? [:]
             for (field, delta) in counters { sums[field, default: 0] += delta }
             perMinute[minute] = sums
-            var map = counters.map { (key: Array($0.field.utf8), value: MessagePack.Value.int(Int64($0.delta))) }
+            // Stored under their codes (``CounterCode``): the script adds fields as it is given them.
+            var map = counters.map { (key: Array(CounterCode.code($0.field).utf8), value: MessagePack.Value.int(Int64($0.delta))) }
             let d = EventCounters.dims(of: e)
             dims.append(d)
             if !d.isEmpty {
@@ -164,12 +165,12 @@ public struct EventIngestor: Sendable {
                     perMinute[key] = ss
                 }
                 // The slice share, taken back from the event's slices if it is a duplicate.
-                map.append((key: Array("@".utf8), value: .map(slice.map { (Array($0.field.utf8), .int(Int64($0.delta))) })))
+                map.append((key: Array("@".utf8), value: .map(slice.map { (Array(CounterCode.code($0.field).utf8), .int(Int64($0.delta))) })))
             }
             contributions.append(MessagePack.encode(.map(map)))
         }
         c.append(bytes: MessagePack.encode(.map(perMinute.map { key, sums in
-            (Array(key.utf8), .map(sums.map { (Array($0.key.utf8), .int(Int64($0.value))) }))
+            (Array(key.utf8), .map(sums.map { (Array(CounterCode.code($0.key).utf8), .int(Int64($0.value))) }))
         })))
         var record: [UInt8] = []
         for (i, (e, contribution)) in zip(events, contributions).enumerated() {

@@ -207,14 +207,15 @@ public struct Migration: Sendable {
 
     // MARK: Buckets and de-dup sets
 
-    /// `b:<g>:<start>` hashes into `c:<g>:<start>` counter maps (added to any new one of the same bucket).
+    /// `b:<g>:<start>` hashes into `c:<g>:<start>` counter maps, their fields as codes (``CounterCode``;
+    /// added to any new one of the same bucket).
     func migrateBuckets(_ keys: AgentKeys, _ report: inout Report) async throws {
         for old in try await scan(AgentKeys.Legacy.buckets(keys)) {
             let suffix = old.dropFirst(keys.prefix.count + 2)  // "<g>:<start>"
             let new = keys.prefix + "c:" + suffix
             let replies = try await client.pipeline([RedisCommand("HGETALL", key: old), RedisCommand("GET", key: new), RedisCommand("EXPIRETIME", key: old)])
             var sums: [String: Int64] = [:]
-            for (k, v) in try replies[0].get().fieldValues ?? [:] { sums[k, default: 0] += Int64(v) ?? 0 }
+            for (k, v) in try replies[0].get().fieldValues ?? [:] { sums[CounterCode.code(k), default: 0] += Int64(v) ?? 0 }
             if let blob = try replies[1].get().bytes {
                 for (k, v) in try MessagePack.decode(blob).mapValue ?? [] { sums[String(decoding: k, as: UTF8.self), default: 0] += v.intValue ?? 0 }
             }

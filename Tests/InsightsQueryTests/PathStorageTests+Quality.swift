@@ -22,7 +22,7 @@ extension PathStorageTests {
     func counterMap(_ key: String) async throws -> [String: Int] {
         guard let blob = try await client.send("GET", key: key).bytes else { return [:] }
         var out: [String: Int] = [:]
-        for (k, v) in try MessagePack.decode(blob).mapValue ?? [] { out[String(decoding: k, as: UTF8.self)] = Int(v.intValue ?? 0) }
+        for (k, v) in try MessagePack.decode(blob).mapValue ?? [] { out[CounterCode.name(k)] = Int(v.intValue ?? 0) }
         return out
     }
 
